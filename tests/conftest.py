@@ -1,8 +1,60 @@
-"""Shared fixtures. Async tests run on anyio's pytest plugin with the asyncio backend."""
+"""Shared fixtures. Async tests run on anyio's pytest plugin with the asyncio backend.
+
+`connect(role, **settings)` gives a real MCP client (the SDK's `Client`, in-process) talking to a
+cs_mcp server whose API client reaches the test's own sandbox, so a test can compare tool results
+with `sandbox.state` and count what reached the API in `sandbox.requests`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import pytest
+from mcp.client import Client
+
+from cs_mcp.config import Settings
+from cs_mcp.sandbox import Sandbox, SandboxTransport
+from cs_mcp.server import build_server
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(scale=1)
+
+
+Connect = Callable[..., AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture
+def connect(sandbox: Sandbox) -> Connect:
+    @asynccontextmanager
+    async def open_client(
+        role: str = "viewer", client_options: dict[str, Any] | None = None, **overrides: Any
+    ) -> AsyncIterator[Client]:
+        settings = Settings.for_sandbox(role, **overrides)
+        server = build_server(settings, transport=SandboxTransport(sandbox))
+        async with Client(server, **(client_options or {})) as client:
+            yield client
+
+    return open_client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> Any:
+    """Call a tool and return its structured content, failing the test on a tool error."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+async def call_error(client: Client, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail and return its error text."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} should have failed but returned {result.structured_content}"
+    return result.content[0].text

@@ -1,0 +1,111 @@
+"""The generic tool handlers most catalogue entries use, and the context every handler receives.
+
+A handler is `async (call: ToolCall, params: <input model>) -> <output model>`. Entries name one of
+the generic handlers here (`call`, `list`) or a function in their toolset's module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from cs_mcp.catalogue import ToolSpec
+from cs_mcp.client import CallScalerClient
+from cs_mcp.config import Settings
+from cs_mcp.summaries import ListQuery, build_page
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
+    from cs_mcp.guardrails import Guardrails
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass
+class ToolCall:
+    """What a handler may use: the spec it serves, the shared API client, settings and the MCP context."""
+
+    spec: ToolSpec
+    api: CallScalerClient
+    settings: Settings
+    guardrails: Guardrails
+    ctx: Context | None = None
+
+    def path(self, params: BaseModel) -> str:
+        """The spec's path with `{name}` filled from the arguments."""
+        return _PATH_PARAM.sub(lambda m: str(getattr(params, m.group(1))), self.spec.path)
+
+    def rest(self, params: BaseModel, *, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Arguments that are not path parameters, ready to send as query or body."""
+        in_path = set(_PATH_PARAM.findall(self.spec.path))
+        return params.model_dump(mode="json", exclude_none=True, exclude=in_path | set(exclude))
+
+    async def fetch_list(
+        self, params: BaseModel, *, query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of the spec's list endpoint (the API returns whole collections)."""
+        assert self.spec.listing is not None
+        data = await self.api.get(self.path(params), query)
+        items = data.get(self.spec.listing.items, []) if isinstance(data, dict) else data
+        return items if isinstance(items, list) else []
+
+
+async def call(call: ToolCall, params: BaseModel) -> BaseModel:
+    """Send the arguments to the endpoint (query for GET, JSON body otherwise) and type the answer."""
+    if call.spec.method == "GET":
+        data = await call.api.get(call.path(params), call.rest(params))
+    else:
+        body = call.rest(params)
+        data = await call.api.request(call.spec.method, call.path(params), json_body=body or None)
+    key = call.spec.extra.get("result")
+    if key and isinstance(data, dict) and key in data:
+        data = data[key]
+    return call.spec.output_model.model_validate(data)
+
+
+async def list_items(call: ToolCall, params: ListQuery) -> BaseModel:
+    """Fetch the whole collection, then filter, summarise and page it within the output budget."""
+    listing = call.spec.listing
+    assert listing is not None
+    items = await call.fetch_list(params)
+    item_model = call.spec.output_model.model_fields["items"].annotation.__args__[0]  # type: ignore[union-attr]
+    return build_page(
+        items,
+        params,
+        item_model,
+        count_by=listing.count_by,
+        sums=listing.sum,
+        sortable=listing.sortable,
+        default_sort=listing.default_sort,
+        budget_tokens=call.settings.max_output_tokens,
+    )
+
+
+GENERIC = {"call": call, "list": list_items}
+
+
+def toolset_function(spec: ToolSpec, name: str) -> Any:
+    import importlib
+
+    module = importlib.import_module(
+        f"cs_mcp.toolsets.{spec.toolset if spec.toolset != '(always)' else 'capabilities'}"
+    )
+    function = getattr(module, name, None)
+    if function is None:
+        raise LookupError(
+            f"cs_mcp.toolsets.{spec.toolset} has no function {name} (named by tool {spec.name})"
+        )
+    return function
+
+
+def handler_for(spec: ToolSpec) -> Any:
+    return GENERIC.get(spec.handler) or toolset_function(spec, spec.handler)
+
+
+async def preview_for(call: ToolCall, params: BaseModel) -> Any:
+    """What a confirmed tool would do: its toolset's `preview_<handler>` function."""
+    return await toolset_function(call.spec, f"preview_{call.spec.handler}")(call, params)

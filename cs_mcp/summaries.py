@@ -1,0 +1,324 @@
+"""Fitting answers into an assistant's context: list filtering, paging, summaries, budgets, text.
+
+The API returns whole collections; a list tool filters them, summarises *all* matching items
+(so "how many numbers have no calls?" needs no paging), and returns one compact page under an
+opaque cursor. Every result is checked against the output budget before it leaves the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from cs_mcp.models import ToolInput, is_untrusted
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
+UNTRUSTED_OPEN, UNTRUSTED_CLOSE = "⟦untrusted: ", "⟧"
+
+
+# --- Filters: markers on list-input fields saying how each one matches an item -----------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """Equal to the item's field (case-insensitive for text)."""
+
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        value = item.get(self.field)
+        if isinstance(value, str) and isinstance(wanted, str):
+            return value.casefold() == wanted.casefold()
+        return value == wanted or str(value) == str(wanted)
+
+
+@dataclass(frozen=True)
+class Contains:
+    """A substring of any of the fields (case-insensitive; digits alone also match phone numbers)."""
+
+    fields: tuple[str, ...]
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        needle = str(wanted).casefold()
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        for name in self.fields:
+            value = str(item.get(name) or "").casefold()
+            if needle in value or (
+                digits and len(digits) == len(needle.replace(" ", "")) and digits in value
+            ):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        value = item.get(self.field)
+        return value is not None and value >= wanted
+
+
+@dataclass(frozen=True)
+class AtMost:
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        value = item.get(self.field)
+        return value is not None and value <= wanted
+
+
+@dataclass(frozen=True)
+class Since:
+    """On or after a date (the item's field is an ISO timestamp)."""
+
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        return str(item.get(self.field) or "")[:10] >= wanted.isoformat()
+
+
+@dataclass(frozen=True)
+class Before:
+    """Strictly before a date (exclusive end, as the API's date filters)."""
+
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        value = str(item.get(self.field) or "")[:10]
+        return bool(value) and value < wanted.isoformat()
+
+
+@dataclass(frozen=True)
+class NonZero:
+    """true keeps items whose field is above zero, false those at zero (e.g. has_calls)."""
+
+    field: str
+
+    def keep(self, item: Mapping[str, Any], wanted: Any) -> bool:
+        return bool(item.get(self.field) or 0) == bool(wanted)
+
+
+Filter = Match | Contains | AtLeast | AtMost | Since | Before | NonZero
+
+
+class ListQuery(ToolInput):
+    """Paging and sorting arguments every list tool shares."""
+
+    limit: Annotated[int, Field(ge=1, le=100, description="page size")] = 20
+    cursor: Annotated[str | None, Field(max_length=300, description="next_cursor of the previous page")] = (
+        None
+    )
+    sort: Annotated[
+        str | None, Field(pattern=r"^-?[a-z_]{1,40}$", description="field; '-' first for descending")
+    ] = None
+    fields: Annotated[list[str] | None, Field(max_length=20, description="extra item fields to include")] = (
+        None
+    )
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a filtered list, with a summary of every matching item."""
+
+    total: int = Field(description="items matching the filters")
+    items: list[ItemT]
+    next_cursor: str | None = None
+    summary: dict[str, Any] = Field(default_factory=dict, description="computed over all matching items")
+    note: str | None = Field(None, description="what was left out and how to get it")
+
+
+class QueryError(ValueError):
+    """A list argument that is valid on its own but not for this list (bad cursor, unknown sort)."""
+
+
+def filters_of(query: ToolInput) -> list[tuple[Filter, Any]]:
+    """The (filter, wanted value) pairs a list query sets."""
+    pairs = []
+    for name, info in type(query).model_fields.items():
+        value = getattr(query, name)
+        if value is None:
+            continue
+        for marker in info.metadata:
+            if isinstance(marker, Match | Contains | AtLeast | AtMost | Since | Before | NonZero):
+                pairs.append((marker, value))
+    return pairs
+
+
+def _fingerprint(query: ToolInput) -> str:
+    identity = query.model_dump(mode="json", exclude={"limit", "cursor", "fields"})
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def encode_cursor(offset: int, query: ToolInput) -> str:
+    raw = json.dumps({"o": offset, "q": _fingerprint(query)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, query: ToolInput) -> int:
+    if not cursor:
+        return 0
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset, fingerprint = int(state["o"]), state["q"]
+    except (ValueError, KeyError, TypeError):
+        raise QueryError(
+            "cursor is not one this server issued: pass next_cursor unchanged, or omit it"
+        ) from None
+    if fingerprint != _fingerprint(query) or offset < 0:
+        raise QueryError(
+            "cursor belongs to a query with other filters or sort: repeat that query, or omit cursor"
+        )
+    return offset
+
+
+def _sort_key(field: str) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
+    def key(item: Mapping[str, Any]) -> tuple[int, Any]:
+        value = item.get(field)
+        if value is None:
+            return (1, "")
+        return (0, value.casefold() if isinstance(value, str) else value)
+
+    return key
+
+
+def summarise(
+    items: Sequence[Mapping[str, Any]], count_by: Iterable[str], sums: Iterable[str]
+) -> dict[str, Any]:
+    """Counts by each field (top values, the rest folded) and sum/zero/max of each numeric field."""
+    summary: dict[str, Any] = {}
+    for field in count_by:
+        counts = Counter(str(item.get(field)) if item.get(field) is not None else "(none)" for item in items)
+        top = dict(counts.most_common(TOP_VALUES))
+        if len(counts) > TOP_VALUES:
+            top["(other)"] = sum(counts.values()) - sum(top.values())
+            top["(distinct)"] = len(counts)
+        summary[f"by_{field}"] = top
+    for field in sums:
+        values = [item.get(field) or 0 for item in items]
+        summary[field] = {
+            "sum": sum(values),
+            "zero": sum(1 for v in values if not v),
+            "max": max(values, default=0),
+        }
+    return summary
+
+
+def build_page(
+    items: Sequence[Mapping[str, Any]],
+    query: ListQuery,
+    item_model: type[ItemT],
+    *,
+    count_by: Iterable[str] = (),
+    sums: Iterable[str] = (),
+    sortable: Sequence[str] = (),
+    default_sort: str | None = None,
+    budget_tokens: int,
+) -> Page[ItemT]:
+    """Filter, summarise, sort and page `items`, shrinking the page until it fits the budget."""
+    matching = [item for item in items if all(f.keep(item, wanted) for f, wanted in filters_of(query))]
+    sort = query.sort or default_sort
+    if sort:
+        field = sort.lstrip("-")
+        if field not in sortable:
+            raise QueryError(f"cannot sort by {field!r}: use one of {', '.join(sortable)}")
+        matching.sort(key=_sort_key(field), reverse=sort.startswith("-"))
+    offset = decode_cursor(query.cursor, query)
+    extra_fields = set(query.fields or ())
+    known = set(item_model.model_fields)
+
+    def page_of(size: int, note: str | None) -> Page[ItemT]:
+        window = matching[offset : offset + size]
+        chosen = [
+            item_model.model_validate({k: v for k, v in raw.items() if k in known or k in extra_fields})
+            for raw in window
+        ]
+        end = offset + len(window)
+        return Page[item_model](  # type: ignore[valid-type]
+            total=len(matching),
+            items=chosen,
+            next_cursor=encode_cursor(end, query) if end < len(matching) else None,
+            summary=summarise(matching, count_by, sums),
+            note=note,
+        )
+
+    page = page_of(query.limit, None)
+    size = query.limit
+    while size > 1 and estimate_result_tokens(page) > budget_tokens:
+        size = max(1, size // 2)
+        page = page_of(
+            size,
+            f"showing {size} of the {query.limit} asked for, to stay within the output budget; "
+            "pass next_cursor for more, or ask for fewer fields",
+        )
+    return page
+
+
+# --- Token budget -------------------------------------------------------------------------------------
+
+# o200k averages ~3.3 characters a token on this JSON (UUIDs and digits are dense); 3.0 keeps the
+# estimate on the safe side. The budget test checks it against the real tokenizer.
+CHARS_PER_TOKEN = 3.0
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def estimate_result_tokens(model: BaseModel) -> int:
+    """Tokens of a result as sent: the structured JSON plus its text rendering."""
+    structured = model.model_dump_json(exclude_none=True)
+    return estimate_tokens(structured) + estimate_tokens(render(model))
+
+
+# --- Text rendering -----------------------------------------------------------------------------------
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_scalar(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_scalar(v) for v in value)
+    return str(value)
+
+
+def _fields(model: BaseModel) -> Iterable[tuple[str, str]]:
+    data = model.model_dump(mode="json", exclude_none=True)
+    for name, value in data.items():
+        attribute = getattr(model, name, None)
+        if isinstance(attribute, BaseModel):
+            yield name, "{" + ", ".join(f"{k}={v}" for k, v in _fields(attribute)) + "}"
+        elif isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
+            yield name, f"[{len(attribute)} items]"
+        elif is_untrusted(type(model), name) and value != "":
+            yield name, f"{UNTRUSTED_OPEN}{value}{UNTRUSTED_CLOSE}"
+        else:
+            yield name, _scalar(value)
+
+
+def render(model: BaseModel) -> str:
+    """A compact text rendering of a result: one `key: value` line per fact, one line per list item.
+
+    Untrusted text is fenced with ⟦untrusted: …⟧ so an assistant reads it as data.
+    """
+    lines: list[str] = []
+    for name, value in _fields(model):
+        attribute = getattr(model, name, None)
+        if isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
+            lines.append(f"{name} ({len(attribute)}):")
+            lines.extend("- " + "; ".join(f"{k}={v}" for k, v in _fields(item)) for item in attribute)
+        else:
+            lines.append(f"{name}: {value}")
+    return "\n".join(lines)

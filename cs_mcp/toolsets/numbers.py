@@ -1,0 +1,265 @@
+"""Tracking numbers: inventory, stats, search, purchase, update, release."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
+from pydantic import BaseModel, Field
+
+from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Day, Id, Name, Phone, ToolInput
+from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, summarise
+
+NumberStatus = Literal["active", "paused"]
+NumberType = Literal["local", "toll_free"]
+
+
+class Number(ApiObject):
+    id: str
+    phone_number: str
+    name: str | None = None
+    status: str | None = None
+    type: str | None = None
+    call_flow_id: str | None = None
+    call_flow_name: str | None = None
+    number_source: str | None = None
+    total_calls: int | None = None
+    sms_enabled: bool | None = None
+    tcr_sw_state: str | None = None
+    created_at: str | None = None
+
+
+class NumberItem(ApiObject):
+    id: str
+    phone_number: str
+    name: str | None = None
+    status: str | None = None
+    call_flow_name: str | None = None
+    total_calls: int | None = None
+
+
+NumberPage = Page[NumberItem]
+
+
+class ListNumbers(ListQuery):
+    status: Annotated[NumberStatus | None, Match("status")] = None
+    type: Annotated[NumberType | None, Match("type")] = None
+    call_flow_id: Annotated[Id | None, Match("call_flow_id")] = None
+    contains: Annotated[
+        str | None, Field(max_length=60, description="in name or number"), Contains(("name", "phone_number"))
+    ] = None
+    has_calls: Annotated[bool | None, NonZero("total_calls")] = None
+    sms_enabled: Annotated[bool | None, Match("sms_enabled")] = None
+
+
+class GetNumber(ToolInput):
+    number: Annotated[str, Field(min_length=1, max_length=120, description="id, E.164 number or exact name")]
+
+
+class NoArguments(ToolInput):
+    pass
+
+
+class BulkStats(ApiObject):
+    total_numbers: int
+    active: int | None = None
+    paused: int | None = None
+    total_calls: int | None = None
+    calls_last_30_days: int | None = None
+    by_type: dict[str, int] | None = None
+
+
+class NumberStatsInput(ToolInput):
+    number_id: Id
+    start_date: Annotated[Day | None, Field(description="inclusive")] = None
+    end_date: Annotated[Day | None, Field(description="exclusive")] = None
+
+
+class DayCount(ApiObject):
+    date: str
+    calls: int
+
+
+class NumberStats(ApiObject):
+    number_id: str
+    total_calls: int
+    answered: int | None = None
+    missed: int | None = None
+    voicemails: int | None = None
+    avg_duration_seconds: float | None = None
+    qualified: int | None = None
+    by_day: list[DayCount] | None = None
+
+
+class CsvExport(BaseModel):
+    rows: int
+    columns: list[str]
+    summary: dict[str, dict[str, int]]
+    resource_uri: str
+
+
+class SearchNumbers(ToolInput):
+    area_code: Annotated[str, Field(pattern=r"^[2-9][0-9]{2}$", description="3 digits, e.g. 813")]
+    type: NumberType = "local"
+    contains: Annotated[str | None, Field(pattern=r"^[0-9]{1,7}$")] = None
+    limit: Annotated[int, Field(ge=1, le=30)] = 10
+
+
+class AvailableNumber(ApiObject):
+    phone_number: str
+    friendly_name: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    type: str | None = None
+    monthly_cost_cents: int | None = None
+
+
+class AvailableNumbers(BaseModel):
+    numbers: list[AvailableNumber]
+
+
+class PurchaseNumber(ConfirmedInput):
+    phone_number: Annotated[Phone, Field(description="from search_available_numbers")]
+    name: Name | None = None
+    call_flow_id: Id | None = None
+
+
+class UpdateNumber(ToolInput):
+    number_id: Id
+    name: Name | None = None
+    call_flow_id: Id | None = None
+    status: NumberStatus | None = None
+
+
+class ReleaseNumber(ConfirmedInput):
+    number_id: Id
+
+
+class Released(ApiObject):
+    released: bool
+    id: str
+
+
+async def _all_numbers(call: ToolCall) -> list[dict]:
+    data = await call.api.get("/numbers")
+    return data.get("numbers", []) if isinstance(data, dict) else []
+
+
+async def find_number(call: ToolCall, reference: str) -> dict:
+    """One number by id, E.164 number or exact name (the API has no single-number endpoint)."""
+    numbers = await _all_numbers(call)
+    wanted = reference.strip()
+    digits = "+" + "".join(ch for ch in wanted if ch.isdigit())
+    for key, value in (("id", wanted.lower()), ("phone_number", digits)):
+        found = [n for n in numbers if str(n.get(key, "")).lower() == value]
+        if found:
+            return found[0]
+    named = [n for n in numbers if str(n.get("name", "")).casefold() == wanted.casefold()]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        candidates = ", ".join(f"{n['phone_number']} ({n['id']})" for n in named[:10])
+        raise ToolError(
+            f"{len(named)} numbers are named {wanted!r}: {candidates}. Ask again with the id or phone number."
+        )
+    raise ToolError(
+        f"No number matches {wanted!r} by id, phone number or exact name. Try list_numbers with contains=."
+    )
+
+
+async def get_number(call: ToolCall, params: GetNumber) -> Number:
+    return Number.model_validate(await find_number(call, params.number))
+
+
+async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
+    """The CSV goes out as an embedded resource, so a client can attach it instead of reading it inline."""
+    raw = await call.api.get_raw("/numbers/export")
+    text = raw.content.decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    import csv
+
+    rows = list(csv.DictReader(lines))
+    columns = list(rows[0].keys()) if rows else (lines[0].split(",") if lines else [])
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    export = CsvExport(
+        rows=len(rows),
+        columns=columns,
+        summary=summarise(rows, ("status", "type"), ()),
+        resource_uri=f"callscaler://exports/numbers-{stamp}.csv",
+    )
+    return CallToolResult(
+        content=[
+            TextContent(
+                type="text",
+                text=f"Exported {export.rows} numbers as CSV ({', '.join(columns)}); attached as {export.resource_uri}.",
+            ),
+            EmbeddedResource(
+                type="resource",
+                resource=TextResourceContents(uri=export.resource_uri, mime_type="text/csv", text=text),
+            ),
+        ],
+        structured_content=export.model_dump(mode="json"),
+    )
+
+
+async def _available(call: ToolCall, phone_number: str) -> dict | None:
+    local = phone_number.removeprefix("+1")
+    kind = "toll_free" if local[:3] in {"800", "833", "844", "855", "866", "877", "888"} else "local"
+    body = {"area_code": local[:3], "type": kind, "contains": local[3:], "limit": 30}
+    data = await call.api.request("POST", "/numbers/search", json_body=body)
+    for candidate in data.get("numbers", []) if isinstance(data, dict) else []:
+        if candidate.get("phone_number") == phone_number:
+            return candidate
+    return None
+
+
+async def preview_purchase_number(call: ToolCall, params: PurchaseNumber) -> Preview:
+    offer = await _available(call, params.phone_number)
+    if offer is None:
+        raise GuardrailError(
+            f"{params.phone_number} is not available to buy; use search_available_numbers to find one."
+        )
+    cost = offer.get("monthly_cost_cents")
+    flow = str(params.call_flow_id) if params.call_flow_id else "none yet"
+    return Preview(
+        action=f"Buy {params.phone_number} ({offer.get('locality') or offer.get('region') or 'unknown area'}) "
+        f"for {cost / 100:.2f} USD a month"
+        if cost is not None
+        else f"Buy {params.phone_number}",
+        details={"name": params.name or "(none)", "call_flow_id": flow, "type": offer.get("type")},
+        monthly_cost_cents=cost,
+    )
+
+
+async def purchase_number(call: ToolCall, params: PurchaseNumber) -> Number:
+    body = params.model_dump(mode="json", exclude_none=True, exclude={"confirmation_token"})
+    data = await call.api.request("POST", "/numbers/purchase", json_body=body)
+    return Number.model_validate(data.get("number", data))
+
+
+async def _calls_last_30_days(call: ToolCall, number_id: str) -> int | None:
+    start = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    stats = await call.api.get(f"/numbers/{number_id}/stats", {"start_date": start})
+    return stats.get("total_calls") if isinstance(stats, dict) else None
+
+
+async def preview_release_number(call: ToolCall, params: ReleaseNumber) -> Preview:
+    number = await find_number(call, str(params.number_id))
+    recent = await _calls_last_30_days(call, number["id"])
+    return Preview(
+        action=f"Release {number['phone_number']} ({number.get('name') or 'unnamed'}): it leaves the account for good",
+        details={
+            "call_flow": number.get("call_flow_name") or "(none)",
+            "calls_last_30_days": recent,
+            "total_calls": number.get("total_calls"),
+        },
+        irreversible=True,
+    )
+
+
+async def release_number(call: ToolCall, params: ReleaseNumber) -> Released:
+    return Released.model_validate(await call.api.request("DELETE", f"/numbers/{params.number_id}"))
