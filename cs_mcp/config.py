@@ -78,11 +78,9 @@ class Settings:
     @classmethod
     def for_sandbox(cls, role: Role | str = Role.VIEWER, **overrides: object) -> Settings:
         """Settings for the embedded sandbox, as `--sandbox --role R` gives them."""
-        from cs_mcp.sandbox import SANDBOX_KEYS
-
         role = Role.parse(role) if isinstance(role, str) else role
         values: dict[str, object] = {
-            "api_key": Secret(SANDBOX_KEYS[role.label]),
+            "api_key": Secret(f"cs_key_sandbox_{role.label}"),
             "base_url": SANDBOX_BASE_URL,
             "role": role,
             "sandbox": True,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from mcp.client import Client
 
 from cs_mcp.config import Settings
-from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
+
+if TYPE_CHECKING:
+    from cs_mcp.sandbox import Sandbox
 
 
 @pytest.fixture
@@ -26,6 +28,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
+    from cs_mcp.sandbox import Sandbox
+
     return Sandbox(scale=1)
 
 
@@ -38,6 +42,8 @@ def connect(sandbox: Sandbox) -> Connect:
     async def open_client(
         role: str = "viewer", client_options: dict[str, Any] | None = None, **overrides: Any
     ) -> AsyncIterator[Client]:
+        from cs_mcp.sandbox import SandboxTransport
+
         settings = Settings.for_sandbox(role, **overrides)
         server = build_server(settings, transport=SandboxTransport(sandbox))
         async with Client(server, **(client_options or {})) as client:
