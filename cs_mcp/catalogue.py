@@ -69,7 +69,7 @@ class ToolSpec:
 
     @property
     def endpoint(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.path}" if self.method else "(no API call)"
 
     @property
     def needs_confirmation(self) -> bool:
@@ -172,8 +172,8 @@ def capabilities_spec() -> ToolSpec:
             "Describe this cs_mcp server: role, toolsets, sandbox or live, which tools are hidden and why, "
             "confirmation mode, caps and output budget. Call it first when unsure whether a tool exists."
         ),
-        method="-",
-        path="-",
+        method="",
+        path="",
         role=Role.VIEWER,
         guardrail="read",
         hints={"read_only": True, "destructive": False, "idempotent": True, "open_world": False},

@@ -42,3 +42,7 @@ def markdown_table() -> str:
         name = f"{spec.name}*" if spec.needs_confirmation else spec.name
         lines.append(f"| {name} | {spec.toolset} | {spec.role.label} | {spec.guardrail} | {spec.endpoint} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
