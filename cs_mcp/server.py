@@ -12,10 +12,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -26,7 +28,7 @@ from cs_mcp.catalogue import ToolSpec
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
-from cs_mcp.guardrails import GuardrailError, Guardrails
+from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
 from cs_mcp.secrets import redact
 from cs_mcp.summaries import QueryError, estimate_result_tokens, render
 
@@ -79,37 +81,55 @@ class Runner:
         self.settings = settings
         self.make_api = make_api
 
-    async def run(
-        self, spec: ToolSpec, ctx: Context | None, state: AppState, arguments: dict[str, Any]
-    ) -> CallToolResult:
-        try:
-            params = spec.input_model.model_validate(arguments)
-        except ValidationError as exc:
-            raise ToolError(format_validation_error(spec.name, exc)) from None
-        call = handlers.ToolCall(
+    def _call(self, spec: ToolSpec, ctx: Context | None, state: AppState) -> handlers.ToolCall:
+        return handlers.ToolCall(
             spec=spec, api=state.api, settings=self.settings, guardrails=state.guardrails, ctx=ctx
         )
-        handler = handlers.handler_for(spec)
-        try:
-            if spec.needs_confirmation:
-                result = await state.guardrails.confirm_then(call, params, handler)
-            else:
-                result = await handler(call, params)
-        except (ToolError, GuardrailError, QueryError) as exc:
-            raise ToolError(redact(str(exc))) from None
-        except PermissionDenied as exc:
-            role = exc.required_role or spec.role.label
-            raise ToolError(
-                f"{spec.name} was refused by CallScaler: it needs an API key with the {role} role; "
-                f"this server is configured as {self.settings.role.label}. {exc.message}"
-            ) from None
-        except CallScalerError as exc:
-            raise ToolError(f"{spec.name} failed: {exc}") from None
-        except Exception:
-            logger.exception("unexpected failure in %s", spec.name)
-            raise ToolError(
-                f"{spec.name} failed with an internal error (logged on the server); nothing more is known."
-            ) from None
+
+    async def prepare(
+        self, spec: ToolSpec, ctx: Context, state: AppState, arguments: dict[str, Any]
+    ) -> Prepared:
+        """Before the user is asked (elicitation): the preview and its single-use ticket."""
+        return await state.guardrails.prepare(self._call(spec, ctx, state), arguments)
+
+    async def run(
+        self,
+        spec: ToolSpec,
+        ctx: Context | None,
+        state: AppState,
+        arguments: dict[str, Any],
+        prepared: Prepared | None = None,
+        consent: ElicitationResult[Approve] | None = None,
+    ) -> CallToolResult:
+        with state.guardrails.audited(spec, arguments, ctx) as record:
+            try:
+                params = spec.input_model.model_validate(arguments)
+            except ValidationError as exc:
+                raise ToolError(format_validation_error(spec.name, exc)) from None
+            call = self._call(spec, ctx, state)
+            handler = handlers.handler_for(spec)
+            try:
+                if spec.needs_confirmation:
+                    result = await state.guardrails.confirm_then(
+                        call, params, handler, prepared, consent, record
+                    )
+                else:
+                    result = await handler(call, params)
+            except (ToolError, GuardrailError, QueryError) as exc:
+                raise ToolError(redact(str(exc))) from None
+            except PermissionDenied as exc:
+                role = exc.required_role or spec.role.label
+                raise ToolError(
+                    f"{spec.name} was refused by CallScaler: it needs an API key with the {role} role; "
+                    f"this server is configured as {self.settings.role.label}. {exc.message}"
+                ) from None
+            except CallScalerError as exc:
+                raise ToolError(f"{spec.name} failed: {exc}") from None
+            except Exception:
+                logger.exception("unexpected failure in %s", spec.name)
+                raise ToolError(
+                    f"{spec.name} failed with an internal error (logged on the server); nothing more is known."
+                ) from None
         if isinstance(result, CallToolResult):
             return result
         return to_result(result, self.settings.max_output_tokens, spec.name)
@@ -138,13 +158,47 @@ def annotations_for(spec: ToolSpec) -> ToolAnnotations:
     )
 
 
-def description_for(spec: ToolSpec) -> str:
-    if spec.needs_confirmation:
-        return spec.description + " " + Guardrails.DESCRIPTION_SUFFIX
-    return spec.description
+def description_for(spec: ToolSpec, guardrails: Guardrails) -> str:
+    return " ".join(filter(None, (spec.description, guardrails.description_suffix(spec))))
 
 
-def build_tool(spec: ToolSpec, runner: Runner) -> Tool:
+def confirmed_entry(spec: ToolSpec, runner: Runner) -> Callable[..., Any]:
+    """The tool function of a confirmed tool: two resolvers run before its body.
+
+    `prepare` computes the preview (and a single-use ticket) from the raw `arguments`; `ask` turns it
+    into the question for the user (`Elicit`) when this client is confirmed by elicitation, or passes
+    it through untouched. The SDK asks on either protocol era and hands the body the user's answer.
+    """
+
+    async def prepare(ctx, arguments=None):  # type: ignore[no-untyped-def]
+        return await runner.prepare(spec, ctx, ctx.request_context.lifespan_context, arguments or {})
+
+    async def ask(prepared):  # type: ignore[no-untyped-def]
+        return Guardrails.question(prepared)
+
+    async def run_tool(ctx, arguments=None, *, prepared, consent):  # type: ignore[no-untyped-def]
+        state: AppState = ctx.request_context.lifespan_context
+        return await runner.run(spec, ctx, state, arguments or {}, prepared, consent)
+
+    # Real objects, not strings: the SDK reads these with typing.get_type_hints, which cannot see
+    # closures through this module's postponed annotations.
+    arguments_type = dict[str, Any] | None
+    prepare.__annotations__ = {"ctx": Context, "arguments": arguments_type, "return": Prepared}
+    ask.__annotations__ = {
+        "prepared": Annotated[Prepared, Resolve(prepare)],
+        "return": Elicit[Approve] | Prepared,
+    }
+    run_tool.__annotations__ = {
+        "ctx": Context,
+        "arguments": arguments_type,
+        "prepared": Annotated[Prepared, Resolve(prepare)],
+        "consent": Annotated[ElicitationResult[Approve], Resolve(ask)],
+        "return": CallToolResult,
+    }
+    return run_tool
+
+
+def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
     """An SDK tool whose schemas come from the catalogue's models and whose body is the runner."""
 
     async def run_tool(ctx: Context, arguments: dict[str, Any] | None = None) -> CallToolResult:
@@ -152,10 +206,10 @@ def build_tool(spec: ToolSpec, runner: Runner) -> Tool:
         return await runner.run(spec, ctx, state, arguments or {})
 
     tool = Tool.from_function(
-        run_tool,
+        confirmed_entry(spec, runner) if spec.needs_confirmation else run_tool,
         name=spec.name,
         title=spec.title,
-        description=description_for(spec),
+        description=description_for(spec, guardrails),
         annotations=annotations_for(spec),
     )
     output_model = (
@@ -187,8 +241,11 @@ class CallScalerServer(MCPServer[AppState]):
         return await super().call_tool(name, arguments, context)
 
 
-def build_server(settings: Settings, *, transport: Any = None) -> CallScalerServer:
-    """The MCP server for these settings; `transport` overrides the HTTP transport (tests, sandbox)."""
+def build_server(
+    settings: Settings, *, transport: Any = None, guardrails: Guardrails | None = None
+) -> CallScalerServer:
+    """The MCP server for these settings; `transport` overrides the HTTP transport (tests, sandbox),
+    `guardrails` the confirmation state (tests inject a clock)."""
     if transport is None and settings.sandbox:
         from cs_mcp.sandbox import Sandbox, SandboxTransport
 
@@ -198,7 +255,7 @@ def build_server(settings: Settings, *, transport: Any = None) -> CallScalerServ
         return CallScalerClient(settings.api_key, settings.base_url, transport=transport)
 
     runner = Runner(settings, make_api)
-    guardrails = Guardrails(settings)
+    guardrails = guardrails or Guardrails(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -208,7 +265,7 @@ def build_server(settings: Settings, *, transport: Any = None) -> CallScalerServ
         finally:
             await api.aclose()
 
-    tools = [build_tool(spec, runner) for spec in catalogue.visible(settings)]
+    tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(settings)]
     return CallScalerServer(
         settings,
         name="cs-mcp",
