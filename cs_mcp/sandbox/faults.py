@@ -1,0 +1,278 @@
+"""Fault injection and the request log: what a flaky network and a flaky API do to a client.
+
+Faults are switched on per test (`FaultInjector.add`), from the command line (`FaultInjector.parse`
+specs) or over HTTP (`/_sandbox/faults`). Each may be limited to a path glob, a method, a number of
+times or a probability (drawn from a seeded RNG, so runs repeat).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
+from http import HTTPStatus
+from typing import Any, NamedTuple
+
+import anyio
+from starlette.datastructures import Headers
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cs_mcp.sandbox.auth import role_of
+from cs_mcp.sandbox.formats import BASE_PATH
+from cs_mcp.sandbox.validation import ApiError
+
+# Faults that answer in place of the API, and faults that let the API act and then spoil its answer.
+CANNED = ("status", "flat_error")
+SPOILERS = ("drop", "malformed", "no_envelope")
+KINDS = ("latency", "timeout", *CANNED, *SPOILERS)
+# The option a kind's `=value` sets in a spec such as `status=503` or `latency=20ms`.
+MAIN_OPTION = {"latency": "ms", "timeout": "seconds", "status": "status", "flat_error": "status"}
+ALIASES = {"prob": "probability", "p": "probability", "retry-after": "retry_after"}
+BAD_GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class RequestRecord(NamedTuple):
+    method: str
+    path: str  # after /api/v1, without the query
+    role: str | None  # None: no valid key
+
+
+@dataclass
+class Fault:
+    """One fault. `times`: fire that often, then stop; `probability`: fire on that share of matches."""
+
+    kind: str
+    status: int | None = None
+    ms: float = 0.0
+    seconds: float = 30.0
+    retry_after: int | None = None
+    path: str | None = None
+    method: str | None = None
+    times: int | None = None
+    probability: float = 1.0
+    fired: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r} (kinds: {', '.join(KINDS)})")
+        if self.kind == "status" and self.status is None:
+            raise ValueError("a status fault needs a status, e.g. status=503")
+        if self.kind == "flat_error" and self.status is None:
+            self.status = 401
+        if self.status is not None and not (
+            400 <= self.status <= 599 and self.status in HTTPStatus._value2member_map_
+        ):
+            raise ValueError(f"status must be an HTTP error status (400-599), not {self.status}")
+        if self.status == 429 and self.retry_after is None:
+            self.retry_after = 1
+        if (
+            self.ms < 0
+            or self.seconds <= 0
+            or not 0 <= self.probability <= 1
+            or (self.times is not None and self.times < 1)
+        ):
+            raise ValueError("ms must be >= 0, seconds > 0, probability within 0..1 and times >= 1")
+        self.method = self.method.upper() if self.method else None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            (self.times is None or self.fired < self.times)
+            and (self.method is None or self.method == method)
+            and (self.path is None or fnmatchcase(path, self.path))
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _duration(value: Any, unit: str) -> float:
+    """`20ms`, `1.5s` or a bare number in `unit` ("ms" or "s") -> that unit."""
+    text = str(value).strip().lower()
+    scale = {"ms": {"ms": 1, "s": 1000}, "s": {"ms": 0.001, "s": 1}}[unit]
+    for suffix in ("ms", "s"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * scale[suffix]
+    return float(text)
+
+
+_CONVERT = {
+    "status": int,
+    "retry_after": int,
+    "times": int,
+    "probability": float,
+    "ms": lambda v: _duration(v, "ms"),
+    "seconds": lambda v: _duration(v, "s"),
+    "path": str,
+    "method": str,
+}
+
+
+def make_fault(kind: str, **options: Any) -> Fault:
+    """A Fault from loosely typed options (strings from a spec or JSON values); ValueError if invalid."""
+    unknown = set(options) - set(_CONVERT)
+    if unknown:
+        raise ValueError(
+            f"unknown fault option(s) {', '.join(sorted(unknown))} (options: {', '.join(_CONVERT)})"
+        )
+    try:
+        converted = {key: _CONVERT[key](value) for key, value in options.items() if value is not None}
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad fault option value: {exc}") from None
+    return Fault(kind, **converted)
+
+
+class FaultInjector:
+    """The active faults and the log of requests that reached the API."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.faults: list[Fault] = []
+        self.requests: list[RequestRecord] = []
+        self._rng = random.Random(seed)
+
+    @staticmethod
+    def parse(spec: str) -> Fault:
+        """`kind[=value][:option=value]...`, e.g. `latency=20ms`, `status=429:retry_after=1:times=3:path=/numbers*`."""
+        head, *parts = spec.strip().split(":")
+        kind, has_value, value = head.partition("=")
+        options: dict[str, Any] = {}
+        if has_value:
+            if kind not in MAIN_OPTION:
+                raise ValueError(f"fault {kind!r} takes no value (in {spec!r})")
+            options[MAIN_OPTION[kind]] = value
+        for part in parts:
+            key, has_value, value = part.partition("=")
+            if not has_value:
+                raise ValueError(f"expected option=value, got {part!r} (in {spec!r})")
+            options[ALIASES.get(key, key)] = value
+        return make_fault(kind, **options)
+
+    def add(self, kind: str, **options: Any) -> Fault:
+        """E.g. `add("status", status=503, times=2, path="/numbers*")`; see `Fault` for the options."""
+        fault = make_fault(kind, **options)
+        self.faults.append(fault)
+        return fault
+
+    def add_spec(self, spec: str) -> Fault:
+        fault = self.parse(spec)
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+    def record(self, method: str, path: str, role: str | None) -> None:
+        self.requests.append(RequestRecord(method, path, role))
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Requests seen per (method, path)."""
+        return Counter((r.method, r.path) for r in self.requests)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests seen, optionally only those with this method and/or matching this path glob."""
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method.upper()) and (path is None or fnmatchcase(r.path, path))
+        )
+
+    def plan(self, method: str, path: str) -> tuple[float, Fault | None]:
+        """For one request: the added latency (seconds, all matching latency faults) and the first other fault."""
+        delay, chosen = 0.0, None
+        for fault in self.faults:
+            if not fault.matches(method, path) or (chosen is not None and fault.kind != "latency"):
+                continue
+            if fault.probability < 1 and self._rng.random() >= fault.probability:
+                continue
+            fault.fired += 1
+            if fault.kind == "latency":
+                delay += fault.ms / 1000
+            else:
+                chosen = fault
+        return delay, chosen
+
+
+class FaultMiddleware:
+    """ASGI middleware: logs every API request, then applies the faults that match it."""
+
+    def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
+        self.app = app
+        self.injector = injector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(BASE_PATH + "/"):
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"][len(BASE_PATH) :]
+        self.injector.record(method, path, role_of(Headers(scope=scope)))
+        delay, fault = self.injector.plan(method, path)
+        await anyio.sleep(delay)
+        if fault is None:
+            await self.app(scope, receive, send)
+        elif fault.kind == "timeout":  # answer, but only after the client should have given up
+            await anyio.sleep(fault.seconds)
+            await self.app(scope, receive, send)
+        elif fault.kind in CANNED:
+            await canned_response(fault)(scope, receive, send)
+        else:
+            await self._spoil(fault, scope, receive, send)
+
+    async def _spoil(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the API act (state changes happen), then break its answer."""
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            else:
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        if fault.kind == "drop":  # headers promise the whole body; half arrives, then the connection closes
+            await send(start)
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            return
+        content_type = Headers(raw=start["headers"]).get("content-type", "")
+        if fault.kind == "malformed":
+            spoiled: Response = Response(body[: len(body) // 2] or b"{", 200, media_type="application/json")
+        else:  # no_envelope: the same answer without its {"data": ...} wrapper
+            document = json.loads(body) if content_type.startswith("application/json") else None
+            unwrapped = isinstance(document, dict) and "data" in document
+            spoiled = Response(
+                json.dumps(document["data"]).encode() if unwrapped else body,
+                start["status"],
+                media_type=content_type,
+            )
+        await spoiled(scope, receive, send)
+
+
+def canned_response(fault: Fault) -> Response:
+    """The answer of a status or flat_error fault (the request never reaches the API)."""
+    status = fault.status or 500
+    if fault.kind == "flat_error":
+        return JSONResponse({"error": HTTPStatus(status).phrase.lower().replace(" ", "_")}, status)
+    if status == 502:  # what a proxy in front of the API sends
+        return HTMLResponse(BAD_GATEWAY_HTML, 502)
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+    message = "Rate limit exceeded" if status == 429 else HTTPStatus(status).phrase
+    return JSONResponse(ApiError(status, message).body(), status, headers=headers)
+
+
+def fault_from_json(document: Mapping[str, Any]) -> Fault:
+    """A fault from the control endpoint's JSON: `{"spec": "status=503:times=2"}` or `{"kind": ..., options}`."""
+    if "spec" in document:
+        return FaultInjector.parse(str(document["spec"]))
+    options = dict(document)
+    kind = options.pop("kind", None)
+    if not isinstance(kind, str):
+        raise ValueError(f"a fault needs a 'kind' (one of {', '.join(KINDS)}) or a 'spec'")
+    return make_fault(kind, **options)
