@@ -64,7 +64,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in {"-h", "--help", "--version"}):
         argv.insert(0, "serve")
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # key=value pairs of `call` may come before or after options: argparse leaves them over.
+    args, leftover = parser.parse_known_args(argv)
+    if (
+        leftover
+        and args.command == "call"
+        and all("=" in item and not item.startswith("-") for item in leftover)
+    ):
+        args.arguments = [*args.arguments, *leftover]
+    elif leftover:
+        parser.error(f"unrecognized arguments: {' '.join(leftover)}")
     _configure_logging()
     try:
         return _run(args)
