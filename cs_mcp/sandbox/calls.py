@@ -12,10 +12,10 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import Any, NamedTuple, overload
 
-from cs_mcp.sandbox.formats import BASE_PATH, DAY, day_string, epoch, iso
+from cs_mcp.sandbox.formats import BASE_PATH, day_string, epoch, iso
 from cs_mcp.sandbox.validation import Fields
 
 
@@ -59,7 +59,7 @@ Row = tuple[Any, ...]
     COST,
     VALUE,
 ) = range(13)
-TRANSCRIBED = 13
+TRANSCRIBED, DAY_NUMBER, HOUR = 13, 14, 15  # the day (since 1970-01-01) and hour of TS, kept for grouping
 
 STATUSES = ("completed", "no-answer", "voicemail", "busy", "failed")
 MISSED = ("no-answer", "busy", "failed")
@@ -273,30 +273,36 @@ def _matches_search(row: Row, targets: tuple[set[int], set[int], set[int]]) -> b
     return row[CALLER] in callers or row[LINE] in lines or row[ATTRIBUTION] in attributions
 
 
-@dataclass
 class Tally:
-    """Counts over a set of calls; every stats endpoint reports from one of these."""
+    """Counts over a set of calls, each computed when first asked for; every stats endpoint uses one."""
 
-    count: int
-    answered: int
-    missed: int
-    voicemails: int
-    qualified: int
-    total_duration: int
-    ai_scores: list[int]
+    def __init__(self, rows: Sequence[Row]) -> None:
+        self.rows = rows
+        self.count = len(rows)
 
-    @classmethod
-    def of(cls, rows: Sequence[Row]) -> Tally:
-        statuses = Counter(map(itemgetter(STATUS), rows))
-        return cls(
-            count=len(rows),
-            answered=statuses["completed"],
-            missed=sum(statuses[s] for s in MISSED),
-            voicemails=statuses["voicemail"],
-            qualified=sum(map(itemgetter(QUALIFIED), rows)),
-            total_duration=sum(map(itemgetter(DURATION), rows)),
-            ai_scores=[s for s in map(itemgetter(AI_SCORE), rows) if s is not None],
-        )
+    @functools.cached_property
+    def statuses(self) -> Counter[str]:
+        return Counter(map(itemgetter(STATUS), self.rows))
+
+    @property
+    def answered(self) -> int:
+        return self.statuses["completed"]
+
+    @property
+    def missed(self) -> int:
+        return sum(self.statuses[s] for s in MISSED)
+
+    @property
+    def voicemails(self) -> int:
+        return self.statuses["voicemail"]
+
+    @functools.cached_property
+    def qualified(self) -> int:
+        return sum(map(itemgetter(QUALIFIED), self.rows))
+
+    @functools.cached_property
+    def total_duration(self) -> int:
+        return sum(map(itemgetter(DURATION), self.rows))
 
     @property
     def avg_duration(self) -> float:
@@ -305,12 +311,12 @@ class Tally:
 
     def metric(self, name: str) -> int | float | None:
         match name:
-            case "avg_duration":
-                return self.avg_duration
             case "qualified_pct":
                 return round(100 * self.qualified / self.count, 1) if self.count else 0.0
-            case "avg_ai_score":
-                return round(sum(self.ai_scores) / len(self.ai_scores), 1) if self.ai_scores else None
+            case "avg_ai_score":  # over the scored calls; both passes run in C
+                scored = self.count - countOf(map(itemgetter(AI_SCORE), self.rows), None)
+                total = sum(filter(None, map(itemgetter(AI_SCORE), self.rows)))  # zeros add nothing
+                return round(total / scored, 1) if scored else None
             case _:
                 return getattr(self, name)
 
@@ -340,47 +346,75 @@ MAX_GROUP_BY = 3
 _day = functools.cache(day_string)
 
 
-def _group_key(table: CallTable, field: str) -> Callable[[Row], Any]:
+def _as_is(code: Any) -> Any:
+    return code
+
+
+def _grouping(table: CallTable, field: str) -> tuple[int, Callable[[Any], Any]]:
+    """Where a row keeps the code of its group for `field`, and how a code becomes the reported value.
+
+    Grouping on codes stored in the rows (positions in the shared tables, day numbers) and naming the
+    groups afterwards keeps the per-row work in C, which matters at scale 100.
+    """
     if field in Attribution._fields:
         position, attributions = Attribution._fields.index(field), table.attributions
-        return lambda r: attributions[r[ATTRIBUTION]][position]
+        return ATTRIBUTION, lambda code: attributions[code][position]
     if field in ("call_flow", "call_flow_id", "tracking_number", "number_id"):
         position, lines = Line._fields.index("call_flow_name" if field == "call_flow" else field), table.lines
-        return lambda r: lines[r[LINE]][position]
-    by_time: dict[str, Callable[[int], Any]] = {
-        "date": lambda ts: _day(ts // DAY),
-        "week": lambda ts: _day(ts // DAY - (ts // DAY + 3) % 7),  # the Monday that starts the week
-        "month": lambda ts: _day(ts // DAY)[:7],
-        "hour_of_day": lambda ts: ts % DAY // 3600,
-        "day_of_week": lambda ts: DAY_NAMES[(ts // DAY + 3) % 7],  # 1970-01-01 was a Thursday
-    }
-    if field in by_time:
-        of_ts = by_time[field]
-        return lambda r: of_ts(r[TS])
-    return itemgetter({"ai_category": AI_CATEGORY, "status": STATUS, "direction": DIRECTION}[field])
+        return LINE, lambda code: lines[code][position]
+    return {
+        "ai_category": (AI_CATEGORY, _as_is),
+        "status": (STATUS, _as_is),
+        "direction": (DIRECTION, _as_is),
+        "date": (DAY_NUMBER, _day),
+        "week": (DAY_NUMBER, lambda day: _day(day - (day + 3) % 7)),  # 1970-01-01 was a Thursday
+        "month": (DAY_NUMBER, lambda day: _day(day)[:7]),
+        "day_of_week": (DAY_NUMBER, lambda day: DAY_NAMES[(day + 3) % 7]),
+        "hour_of_day": (HOUR, _as_is),
+    }[field]
 
 
 def analytics(table: CallTable, rows: list[Row], group_by: list[str], metrics: list[str]) -> dict[str, Any]:
-    """One row per group (each with its group fields and the metrics) plus totals over all rows.
+    """One row per group (its group fields, then the metrics) and the totals over all rows.
 
-    Rows come in time order when the first group field is a time field, else busiest group first.
+    Without group_by: one row, equal to the totals. Rows come in time order when the first group
+    field is a time field, else busiest group first.
     """
-    keys = [_group_key(table, field) for field in group_by]
-    totals = Tally.of(rows)
-    if not keys:
-        return {"group_by": [], "rows": [_metrics(totals, metrics)], "totals": _metrics(totals, metrics)}
-    buckets: dict[tuple[Any, ...], list[Row]] = {}
-    for key, row in zip(zip(*(map(k, rows) for k in keys), strict=True), rows, strict=True):
-        buckets.setdefault(key, []).append(row)
-    if group_by[0] in TIME_FIELDS:
-        order = sorted(buckets, key=lambda k: DAY_NAMES.index(k[0]) if group_by[0] == "day_of_week" else k[0])
+    totals = _metrics(Tally(rows), metrics)
+    if not group_by:
+        return {"group_by": [], "rows": [dict(totals)], "totals": totals}
+    positions, namers = zip(*(_grouping(table, field) for field in group_by), strict=True)
+    single = len(positions) == 1
+
+    def name(code: Any) -> tuple[Any, ...]:  # several codes can name one group (two lines on one flow)
+        return tuple(namer(part) for namer, part in zip(namers, (code,) if single else code, strict=True))
+
+    codes = map(itemgetter(*positions), rows)
+    sizes: Counter[tuple[Any, ...]] = Counter()
+    if metrics == ["count"]:  # counting alone needs no rows kept, and runs in C
+        for code, count in Counter(codes).items():
+            sizes[name(code)] += count
+        measured = {key: {"count": count} for key, count in sizes.items()}
     else:
-        order = sorted(buckets, key=lambda k: (-len(buckets[k]), [str(v) for v in k]))
-    out_rows = [
-        {**dict(zip(group_by, key, strict=True)), **_metrics(Tally.of(buckets[key]), metrics)}
-        for key in order
-    ]
-    return {"group_by": group_by, "rows": out_rows, "totals": _metrics(totals, metrics)}
+        by_code: dict[Any, list[Row]] = {}
+        for code, row in zip(codes, rows, strict=True):
+            members = by_code.get(code)
+            if members is None:
+                by_code[code] = [row]
+            else:
+                members.append(row)
+        groups: dict[tuple[Any, ...], list[Row]] = {}
+        for code, members in by_code.items():
+            groups.setdefault(name(code), []).extend(members)
+        sizes.update({key: len(members) for key, members in groups.items()})
+        measured = {key: _metrics(Tally(members), metrics) for key, members in groups.items()}
+    if group_by[0] in TIME_FIELDS:
+        first = (lambda k: DAY_NAMES.index(k[0])) if group_by[0] == "day_of_week" else (lambda k: k[0])
+        order = sorted(measured, key=lambda k: (first(k), -sizes[k]))
+    else:
+        order = sorted(measured, key=lambda k: (-sizes[k], [str(v) for v in k]))
+    out_rows = [{**dict(zip(group_by, key, strict=True)), **measured[key]} for key in order]
+    return {"group_by": group_by, "rows": out_rows, "totals": totals}
 
 
 def _metrics(tally: Tally, metrics: list[str]) -> dict[str, int | float | None]:

@@ -16,18 +16,19 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from cs_mcp.sandbox.calls import (
+    DAY_NUMBER,
     DURATION,
     GROUP_FIELDS,
     ID,
     MAX_GROUP_BY,
     MAX_LIMIT,
     METRICS,
-    TS,
     CallFilters,
     Tally,
     has_recording,
@@ -182,8 +183,8 @@ class Handlers:
         number = self.item("numbers", req.params["id"], "number")
         start, end = CallFilters.parse_range(req.query)
         rows = CallFilters(start=start, end=end, number_ids={number["id"]}).select(self.state["calls"])
-        tally = Tally.of(rows)
-        by_day = Counter(row[TS] // DAY for row in rows)
+        tally = Tally(rows)
+        by_day = Counter(map(itemgetter(DAY_NUMBER), rows))
         return {
             "number_id": number["id"],
             "total_calls": tally.count,
@@ -720,7 +721,7 @@ class Handlers:
         filters = CallFilters(start=None if days is None else self.anchor - days * DAY)
         table = self.state["calls"]
         rows = filters.select(table)
-        tally = Tally.of(rows)
+        tally = Tally(rows)
         sources = call_analytics(table, rows, ["source"], ["count"])["rows"][:TOP]
         numbers = call_analytics(table, rows, ["number_id", "tracking_number"], ["count"])["rows"][:TOP]
         names = {n["id"]: n["name"] for n in self.state["numbers"]}

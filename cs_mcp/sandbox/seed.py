@@ -869,6 +869,8 @@ class _Replica:
         web = [ATTRIBUTION_INDEX[a] for a in WEB_ATTRIBUTIONS]
         direct = ATTRIBUTION_INDEX[DIRECT]
         uniform = rng.random  # plain floats: this loop runs hundreds of thousands of times at scale 100
+        today = self.midnight // DAY
+        day_numbers = [today - ago - 1 for ago in range(HISTORY_DAYS)]  # shared int objects, not one per call
         rows = []
         for line, hour, status, (category, _, (low, high)), caller in zip(
             line_of_call, hours, statuses, categories, callers, strict=True
@@ -876,6 +878,8 @@ class _Replica:
             day = int(HISTORY_DAYS * uniform() ** 1.15)  # skewed towards recent days: the business grows
             ts = self.midnight - (day + 1) * DAY + hour * 3600 + int(3600 * uniform())
             outbound = uniform() < 0.07
+            if outbound and status == "voicemail":
+                status = "no-answer"  # the business leaves no voicemails: the call just rings out
             if own[line] is None:  # a pooled website number: the visitor's channel varies
                 attribution = web[int(len(web) * uniform())]
             else:
@@ -897,7 +901,7 @@ class _Replica:
                     line,
                     caller,
                     "outbound" if outbound else "inbound",
-                    "no-answer" if outbound and status == "voicemail" else status,
+                    status,
                     attribution,
                     duration,
                     score,
@@ -906,6 +910,8 @@ class _Replica:
                     1 + 3 * math.ceil(duration / 60),
                     VALUES[int(len(VALUES) * uniform())] if qualified else 0,
                     status == "completed" and duration >= 30,
+                    day_numbers[day],
+                    hour,
                 )
             )
         if self.k == 0:
