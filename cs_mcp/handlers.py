@@ -67,11 +67,17 @@ async def call(call: ToolCall, params: BaseModel) -> BaseModel:
     return call.spec.output_model.model_validate(data)
 
 
-async def list_items(call: ToolCall, params: ListQuery) -> BaseModel:
-    """Fetch the whole collection, then filter, summarise and page it within the output budget."""
+async def list_items(
+    call: ToolCall, params: ListQuery, items: list[dict[str, Any]] | None = None
+) -> BaseModel:
+    """Fetch the whole collection, then filter, summarise and page it within the output budget.
+
+    A custom handler that fetches the collection its own way passes `items` and reuses the rest.
+    """
     listing = call.spec.listing
     assert listing is not None
-    items = await call.fetch_list(params)
+    if items is None:
+        items = await call.fetch_list(params)
     item_model = call.spec.output_model.model_fields["items"].annotation.__args__[0]  # type: ignore[union-attr]
     return build_page(
         items,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
@@ -67,7 +67,14 @@ UntrustedText = Annotated[
 
 def is_untrusted(model: type[BaseModel], field: str) -> bool:
     info = model.model_fields.get(field)
-    return info is not None and any(isinstance(m, Untrusted) for m in info.metadata)
+    if info is None:
+        return False
+    # An optional field (`UntrustedText | None`) keeps the marker on its union member, not on the field.
+    metadata = [
+        *info.metadata,
+        *(m for arg in get_args(info.annotation) for m in getattr(arg, "__metadata__", ())),
+    ]
+    return any(isinstance(m, Untrusted) for m in metadata)
 
 
 class ToolInput(ArgModelBase):
