@@ -1,0 +1,205 @@
+"""Calls: the call log (server-side filters and paging), one call, its transcription.
+
+The call log can hold hundreds of thousands of calls, so list_calls never fetches it whole: the API
+filters and pages it (`limit`, `cursor`), and `GET /analytics/calls` with the same filters counts
+every match exactly for the summary.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.summaries import CHARS_PER_TOKEN, Page, estimate_result_tokens
+
+CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
+Direction = Literal["inbound", "outbound"]
+# What the list summary counts, in one analytics request (rows are per combination, folded per field).
+SUMMARY_GROUPS = ("status", "source", "direction")
+SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
+
+
+# --- Helpers the other toolsets share --------------------------------------------------------------
+
+
+def project(raw: dict[str, Any], model: type[BaseModel], fields: list[str] | None) -> dict[str, Any]:
+    """The item's model fields plus any extra `fields=` asked for: compact pages by default."""
+    wanted = set(model.model_fields) | set(fields or ())
+    return {k: v for k, v in raw.items() if k in wanted}
+
+
+def text_room(call: ToolCall, reserve_tokens: int = 600) -> int:
+    """Characters one long text may take in a result: it appears twice (JSON and text rendering)."""
+    return max(200, int((call.settings.max_output_tokens - reserve_tokens) * CHARS_PER_TOKEN / 2))
+
+
+def clip(text: str | None, limit: int) -> tuple[str | None, bool]:
+    """`text` cut to `limit` characters at a word boundary, and whether it was cut."""
+    if text is None or len(text) <= limit:
+        return text, False
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut + " …", True
+
+
+# --- Models ---------------------------------------------------------------------------------------
+
+
+class CallQuery(ToolInput):
+    """The API's call filters; list_calls and get_call_analytics share them."""
+
+    start_date: Day | None = None
+    end_date: Annotated[Day | None, Field(description="exclusive")] = None
+    status: CallStatus | None = None
+    direction: Direction | None = None
+    source: Annotated[str | None, Field(max_length=40, description="e.g. google, facebook, direct")] = None
+    number_id: Id | None = None
+    call_flow_id: Id | None = None
+    min_duration: Annotated[int | None, Field(ge=0, description="seconds")] = None
+    max_duration: Annotated[int | None, Field(ge=0)] = None
+    min_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
+    max_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
+    search: Annotated[
+        str | None,
+        Field(min_length=1, max_length=60, description="caller, number or flow"),
+    ] = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date (it is exclusive)")
+        for low, high in (("min_duration", "max_duration"), ("min_ai_score", "max_ai_score")):
+            if (a := getattr(self, low)) is not None and (b := getattr(self, high)) is not None and a > b:
+                raise ValueError(f"{low} must not exceed {high}")
+        return self
+
+    def api_filters(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True, include=set(CallQuery.model_fields))
+
+
+class ListCalls(CallQuery):
+    limit: Annotated[int, Field(ge=1, le=100, description="page size")] = 20
+    cursor: Annotated[str | None, Field(max_length=300, description="next_cursor of the previous page")] = (
+        None
+    )
+    fields: Annotated[list[str] | None, Field(max_length=20, description="extra item fields to include")] = (
+        None
+    )
+
+
+class CallItem(ApiObject):
+    id: str
+    created_at: str | None = None
+    direction: str | None = None
+    status: str | None = None
+    caller_number: str | None = None
+    caller_name: UntrustedText | None = None
+    tracking_number: str | None = None
+    duration_seconds: int | None = None
+    source: str | None = None
+    ai_score: int | None = None
+
+
+CallPage = Page[CallItem]
+
+
+class Call(ApiObject):
+    id: str
+    created_at: str | None = None
+    direction: str | None = None
+    status: str | None = None
+    caller_number: str | None = None
+    caller_name: UntrustedText | None = None
+    tracking_number: str | None = None
+    destination_number: str | None = None
+    duration_seconds: int | None = None
+    call_flow_name: str | None = None
+    source: str | None = None
+    utm_campaign: str | None = None
+    ai_score: int | None = None
+    ai_category: str | None = None
+    qualified_ai: bool | None = None
+    recording_url: str | None = None
+    summary: UntrustedText | None = None
+    transcription: UntrustedText | None = None
+    note: str | None = None
+
+
+class CallId(ToolInput):
+    call_id: Id
+
+
+class Transcription(BaseModel):
+    call_id: str
+    transcription: UntrustedText | None = None
+    characters: int = 0
+    note: str | None = None
+
+
+# --- Handlers -------------------------------------------------------------------------------------
+
+
+def fold(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
+    """Per-value counts of one group field from analytics rows grouped by several fields."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        key = str(row.get(field)) if row.get(field) is not None else "(none)"
+        counts[key] = counts.get(key, 0) + int(row.get("count") or 0)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+async def _call_summary(call: ToolCall, filters: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    query = {**filters, "group_by": list(SUMMARY_GROUPS), "metrics": list(SUMMARY_METRICS)}
+    data = await call.api.get("/analytics/calls", query)
+    rows = data.get("rows", []) if isinstance(data, dict) else []
+    totals = data.get("totals", {}) if isinstance(data, dict) else {}
+    total = int(totals.get("count") or sum(int(r.get("count") or 0) for r in rows))
+    summary: dict[str, Any] = {f"by_{field}": fold(rows, field) for field in SUMMARY_GROUPS}
+    summary["avg_duration_seconds"] = totals.get("avg_duration")
+    summary["qualified_pct"] = totals.get("qualified_pct")
+    return total, summary
+
+
+async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
+    filters = params.api_filters()
+    total, summary = await _call_summary(call, filters)
+    size, note = params.limit, None
+    while True:
+        query = {**filters, "limit": size, "cursor": params.cursor}
+        data = await call.api.get("/calls", query)
+        raw = data.get("calls", []) if isinstance(data, dict) else []
+        page = CallPage(
+            total=total,
+            items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in raw],
+            next_cursor=(data.get("next_cursor") if data.get("has_more", True) else None) or None,
+            summary=summary,
+            note=note,
+        )
+        if size == 1 or estimate_result_tokens(page) <= call.settings.max_output_tokens:
+            return page
+        # Re-ask from the same cursor for fewer calls, so next_cursor still points right after the page.
+        size = max(1, size // 2)
+        note = f"showing {size} of the {params.limit} asked for, to stay within the output budget; pass next_cursor for more"
+
+
+async def get_call(call: ToolCall, params: CallId) -> Call:
+    data = await call.api.get(f"/calls/{params.call_id}")
+    data = data.get("call", data) if isinstance(data, dict) else data
+    text, cut = clip(data.get("transcription"), text_room(call, reserve_tokens=1200))
+    note = "transcription shortened to fit; get_call_transcription has all of it" if cut else None
+    return Call.model_validate({**data, "transcription": text, "note": note})
+
+
+async def get_call_transcription(call: ToolCall, params: CallId) -> Transcription:
+    # A legacy endpoint: `{"transcription": "..."}` without the data envelope (the client passes it on).
+    data = await call.api.get(f"/calls/{params.call_id}/transcription")
+    full = data.get("transcription") if isinstance(data, dict) else None
+    text, cut = clip(full, text_room(call))
+    return Transcription(
+        call_id=str(params.call_id),
+        transcription=text,
+        characters=len(full or ""),
+        note="cut to fit the output budget" if cut else (None if full else "this call has no transcription"),
+    )

@@ -1,0 +1,142 @@
+"""Reporting: the dashboard, call analytics (grouped counts and averages), webhook delivery logs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from cs_mcp import handlers
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Day, Id, ToolInput
+from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, estimate_result_tokens, filters_of
+from cs_mcp.toolsets.calls import CallQuery
+
+GroupField = Literal[
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "call_flow",
+    "call_flow_id",
+    "tracking_number",
+    "number_id",
+    "ai_category",
+    "status",
+    "direction",
+    "date",
+    "week",
+    "month",
+    "hour_of_day",
+    "day_of_week",
+]
+Metric = Literal["count", "avg_duration", "qualified_pct", "avg_ai_score", "total_duration", "missed"]
+DELIVERY_PAGE = 500  # deliveries fetched per request while reading the whole log
+
+
+class DashboardQuery(ToolInput):
+    period: Literal["today", "7d", "30d", "90d", "all"] = "30d"
+
+
+class Dashboard(ApiObject):
+    period: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    total_calls: int | None = None
+    answered: int | None = None
+    missed: int | None = None
+    qualified: int | None = None
+    avg_duration_seconds: float | None = None
+    top_sources: list[Any] | None = None
+    top_numbers: list[Any] | None = None
+
+
+class AnalyticsQuery(CallQuery):
+    group_by: Annotated[
+        list[GroupField], Field(default_factory=list, max_length=3, description="none: totals only")
+    ]
+    metrics: Annotated[list[Metric], Field(default_factory=lambda: ["count"], min_length=1, max_length=6)]
+    limit: Annotated[int, Field(ge=1, le=200, description="rows")] = 50
+
+
+class AnalyticsRow(ApiObject):
+    pass
+
+
+class Analytics(BaseModel):
+    group_by: list[str]
+    rows: list[AnalyticsRow]
+    rows_total: int
+    totals: dict[str, Any]
+    note: str | None = None
+
+
+async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Analytics:
+    query = {**params.api_filters(), "metrics": params.metrics}
+    if params.group_by:
+        query["group_by"] = params.group_by
+    data = await call.api.get("/analytics/calls", query)
+    rows = [AnalyticsRow.model_validate(r) for r in data.get("rows", [])] if isinstance(data, dict) else []
+    size, note = min(params.limit, len(rows)), None
+    while True:
+        if size < len(rows):
+            note = (
+                f"first {size} of {len(rows)} rows; narrow the filters, group by fewer fields, or raise limit"
+            )
+        result = Analytics(
+            group_by=list(params.group_by),
+            rows=rows[:size],
+            rows_total=len(rows),
+            totals=data.get("totals", {}) if isinstance(data, dict) else {},
+            note=note,
+        )
+        if size <= 1 or estimate_result_tokens(result) <= call.settings.max_output_tokens:
+            return result
+        size //= 2
+
+
+class Delivery(ApiObject):
+    id: str | None = None
+    created_at: str | None = None
+    call_id: str | None = None
+    event: str | None = None
+    status_code: int | None = None
+    success: bool | None = None
+    attempt: int | None = None
+    error: str | None = None
+
+
+DeliveryPage = Page[Delivery]
+
+
+class ListDeliveries(ListQuery):
+    outcome: Annotated[Literal["success", "failed"] | None, Match("outcome")] = None
+    status_code: Annotated[int | None, Field(ge=100, le=599), Match("status_code")] = None
+    call_id: Annotated[Id | None, Match("call_id")] = None
+    event: Annotated[str | None, Field(max_length=60), Match("event")] = None
+    since: Annotated[Day | None, Since("created_at")] = None
+    before: Annotated[Day | None, Before("created_at")] = None
+
+
+async def list_webhook_deliveries(call: ToolCall, params: ListDeliveries) -> BaseModel:
+    """The whole log (read in pages), filtered and summarised, with failures counted by status code."""
+    items: list[dict[str, Any]] = []
+    while True:
+        batch = await call.fetch_list(params, query={"limit": DELIVERY_PAGE, "offset": len(items)})
+        items.extend(batch)
+        if len(batch) < DELIVERY_PAGE:
+            break
+    for item in items:  # `outcome` names the filter the way people ask ("failed deliveries")
+        item["outcome"] = "success" if item.get("success") else "failed"
+    page = await handlers.list_items(call, params, items)
+    matching = [i for i in items if i["outcome"] == "failed" and _kept(i, params)]
+    page.summary["failed_by_status_code"] = dict(  # type: ignore[attr-defined]
+        Counter(str(i.get("status_code") or "no response") for i in matching).most_common(8)
+    )
+    return page
+
+
+def _kept(item: dict[str, Any], params: ListQuery) -> bool:
+    return all(f.keep(item, wanted) for f, wanted in filters_of(params))

@@ -1,0 +1,121 @@
+"""Voicemails: the inbox, one voicemail with its transcription, and its audio."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Literal
+
+from mcp_types import AudioContent, CallToolResult, ResourceLink, TextContent
+from pydantic import AfterValidator, BaseModel, Field
+
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.summaries import Before, Contains, ListQuery, Match, Page, Since, estimate_tokens, render
+from cs_mcp.toolsets.calls import clip, text_room
+
+SNIPPET_CHARS = 100
+
+# A list item shows the start of the transcription; get_voicemail has all of it.
+Snippet = Annotated[UntrustedText, AfterValidator(lambda text: clip(text, SNIPPET_CHARS)[0])]
+
+
+class VoicemailItem(ApiObject):
+    id: str
+    created_at: str | None = None
+    caller_number: str | None = None
+    caller_name: UntrustedText | None = None
+    tracking_number: str | None = None
+    duration_seconds: int | None = None
+    listened: bool | None = None
+    transcription: Snippet | None = None
+
+
+VoicemailPage = Page[VoicemailItem]
+
+
+class ListVoicemails(ListQuery):
+    caller: Annotated[
+        str | None,
+        Field(max_length=60, description="number or name"),
+        Contains(("caller_number", "caller_name")),
+    ] = None
+    tracking_number: Annotated[str | None, Field(max_length=20), Contains(("tracking_number",))] = None
+    listened: Annotated[bool | None, Match("listened")] = None
+    since: Annotated[Day | None, Since("created_at")] = None
+    before: Annotated[Day | None, Before("created_at")] = None
+    text: Annotated[
+        str | None, Field(max_length=60, description="in the transcription"), Contains(("transcription",))
+    ] = None
+
+
+class Voicemail(ApiObject):
+    id: str
+    call_id: str | None = None
+    created_at: str | None = None
+    caller_number: str | None = None
+    caller_name: UntrustedText | None = None
+    tracking_number: str | None = None
+    duration_seconds: int | None = None
+    listened: bool | None = None
+    transcription: UntrustedText | None = None
+    note: str | None = None
+
+
+class VoicemailId(ToolInput):
+    voicemail_id: Id
+
+
+class Recording(BaseModel):
+    voicemail_id: str
+    media_type: str
+    bytes: int
+    duration_seconds: int | None = None
+    delivery: Literal["inline", "link"] = Field(description="inline: audio content attached; link: fetch uri")
+    uri: str
+    note: str | None = None
+
+
+async def _voicemail(call: ToolCall, voicemail_id: object) -> dict:
+    data = await call.api.get(f"/voicemails/{voicemail_id}")
+    return data.get("voicemail", data) if isinstance(data, dict) else {}
+
+
+async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
+    data = await _voicemail(call, params.voicemail_id)
+    text, cut = clip(data.get("transcription"), text_room(call))
+    return Voicemail.model_validate(
+        {**data, "transcription": text, "note": "transcription cut to fit the output budget" if cut else None}
+    )
+
+
+async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallToolResult:
+    """The audio inline (base64 MCP audio content) when it fits the output budget, else a link to it."""
+    meta = await _voicemail(call, params.voicemail_id)
+    path = f"/voicemails/{params.voicemail_id}/recording"
+    raw = await call.api.get_raw(path)
+    media_type = raw.media_type.split(";")[0].strip() or "audio/mpeg"
+    encoded = base64.b64encode(raw.content).decode("ascii")
+    info = Recording(
+        voicemail_id=str(params.voicemail_id),
+        media_type=media_type,
+        bytes=len(raw.content),
+        duration_seconds=meta.get("duration_seconds"),
+        delivery="inline",
+        uri=call.api.base_url + path,
+    )
+    room = call.settings.max_output_tokens - 2 * estimate_tokens(info.model_dump_json()) - 100
+    if estimate_tokens(encoded) <= room:
+        media: AudioContent | ResourceLink = AudioContent(type="audio", data=encoded, mime_type=media_type)
+    else:
+        info.delivery = "link"
+        info.note = (
+            f"the audio ({info.bytes} bytes) is over the {call.settings.max_output_tokens}-token output budget, "
+            "so it is not attached; fetch uri with the API key"
+        )
+        media = ResourceLink(
+            type="resource_link", uri=info.uri, name=f"voicemail-{info.voicemail_id}", mime_type=media_type
+        )
+    return CallToolResult(
+        content=[TextContent(type="text", text=render(info)), media],
+        structured_content=info.model_dump(mode="json", exclude_none=True),
+    )
