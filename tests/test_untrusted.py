@@ -1,0 +1,120 @@
+"""Every seeded injection attempt reaches the assistant cleaned and fenced, through the MCP client.
+
+The sandbox plants text that tries to instruct an AI assistant (with zero-width and bidi characters
+in some) in an SMS body, a voicemail transcription, a caller name, a call transcription and a form
+submission. Each must arrive with the invisible characters gone, fenced as ⟦untrusted: …⟧ in the
+text rendering, and marked untrusted in the tool's output schema.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from cs_mcp.models import UNTRUSTED_NOTE, clean_text
+from cs_mcp.sandbox import Sandbox
+from cs_mcp.sandbox.seed import INJECTION_SAMPLES, INJECTION_TEXTS, InjectionSample
+from cs_mcp.summaries import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
+from tests.conftest import Connect
+
+pytestmark = pytest.mark.anyio
+INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Cs")
+
+
+def original_text(sandbox: Sandbox, sample: InjectionSample) -> str:
+    """The raw planted text, read from the state."""
+    state = sandbox.state
+    if sample.resource == "text":
+        return next(t["body"] for t in state["texts"] if t["id"] == sample.id)
+    if sample.resource == "voicemail":
+        return next(v["transcription"] for v in state["voicemails"] if v["id"] == sample.id)
+    if sample.resource == "call":
+        table = state["calls"]
+        detail = table.detail(table.find(sample.id))
+        return detail[sample.field]
+    submission = next(s for f in state["forms"] for s in f["submissions"] if s["id"] == sample.id)
+    return submission["data"]["message"]
+
+
+async def fetch(client: Client, sandbox: Sandbox, sample: InjectionSample) -> tuple[Any, str, Any]:
+    """(the tool result, the tool name, the structured value holding the sample's text)."""
+    state = sandbox.state
+    if sample.resource == "text":
+        text = next(t for t in state["texts"] if t["id"] == sample.id)
+        contact = text["from_number"] if text["direction"] == "inbound" else text["to_number"]
+        result = await client.call_tool("get_text_thread", {"contact": contact, "limit": 100})
+        item = next(i for i in result.structured_content["items"] if i["id"] == sample.id)
+        return result, "get_text_thread", item["body"]
+    if sample.resource == "voicemail":
+        result = await client.call_tool("get_voicemail", {"voicemail_id": sample.id})
+        return result, "get_voicemail", result.structured_content["transcription"]
+    if sample.resource == "call" and sample.field == "transcription":
+        result = await client.call_tool("get_call_transcription", {"call_id": sample.id})
+        return result, "get_call_transcription", result.structured_content["transcription"]
+    if sample.resource == "call":
+        result = await client.call_tool("get_call", {"call_id": sample.id})
+        return result, "get_call", result.structured_content[sample.field]
+    form = next(f for f in state["forms"] if any(s["id"] == sample.id for s in f["submissions"]))
+    result = await client.call_tool("get_form", {"form_id": form["id"], "recent": 20})
+    submission = next(s for s in result.structured_content["submissions"] if s["id"] == sample.id)
+    return result, "get_form", submission["content"]
+
+
+def invisible(text: str) -> list[str]:
+    return [f"U+{ord(ch):04X}" for ch in text if ch not in "\n" and unicodedata.category(ch) in INVISIBLE]
+
+
+@pytest.mark.parametrize(
+    "sample", INJECTION_SAMPLES, ids=[f"{s.resource}.{s.field}" for s in INJECTION_SAMPLES]
+)
+async def test_injection_arrives_cleaned_and_fenced(
+    sandbox: Sandbox, connect: Connect, sample: InjectionSample
+) -> None:
+    raw = original_text(sandbox, sample)
+    assert raw in INJECTION_TEXTS.values()
+    cleaned = clean_text(raw)
+    async with connect() as client:
+        result, tool, value = await fetch(client, sandbox, sample)
+        schema = next(t for t in (await client.list_tools()).tools if t.name == tool).output_schema
+    assert not result.is_error, result.content[0].text
+    text = result.content[0].text
+    assert cleaned in value, "the structured value is the cleaned text"
+    assert not invisible(value) and not invisible(text)
+    assert not invisible(json.dumps(result.structured_content, ensure_ascii=False))
+    fenced = [part.split(UNTRUSTED_CLOSE)[0] for part in text.split(UNTRUSTED_OPEN)[1:]]
+    assert any(cleaned in part for part in fenced), f"{sample.field} is not fenced in:\n{text}"
+    assert UNTRUSTED_NOTE in json.dumps(schema), "the output schema marks the field untrusted"
+
+
+async def test_caller_name_injection_is_fenced_in_list_calls(sandbox: Sandbox, connect: Connect) -> None:
+    sample = next(s for s in INJECTION_SAMPLES if s.field == "caller_name")
+    table = sandbox.state["calls"]
+    detail = table.detail(table.find(sample.id))
+    async with connect() as client:
+        result = await client.call_tool("list_calls", {"search": detail["caller_number"], "limit": 100})
+    assert not result.is_error, result.content[0].text
+    item = next(i for i in result.structured_content["items"] if i["id"] == sample.id)
+    assert item["caller_name"] == clean_text(INJECTION_TEXTS["caller_name"])
+    assert f"{UNTRUSTED_OPEN}{item['caller_name']}{UNTRUSTED_CLOSE}" in result.content[0].text
+    assert not invisible(result.content[0].text)
+
+
+async def test_conversation_previews_are_fenced(sandbox: Sandbox, connect: Connect) -> None:
+    planted = {s.id for s in INJECTION_SAMPLES if s.resource == "text"}
+    contacts = {
+        t["from_number"] for t in sandbox.state["texts"] if t["id"] in planted and t["direction"] == "inbound"
+    }
+    assert len(contacts) == 2
+    async with connect() as client:
+        for contact in contacts:
+            result = await client.call_tool("list_conversations", {"contact": contact})
+            (item,) = result.structured_content["items"]
+            assert not invisible(item["last_message_preview"])
+            assert "instructions" in item["last_message_preview"].lower()
+            assert (
+                f"{UNTRUSTED_OPEN}{item['last_message_preview']}{UNTRUSTED_CLOSE}" in result.content[0].text
+            )
