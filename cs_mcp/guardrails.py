@@ -72,10 +72,10 @@ class GuardrailError(Exception):
     """A guardrail refused the call; the message says why and what to do."""
 
 
+# What a confirmed tool would do, in plain words, with the facts behind it. (No docstrings on the
+# models in outputSchema: pydantic would put them in every confirmed tool's schema, paid per request.)
 class Preview(BaseModel):
-    """What a confirmed tool would do, in plain words, with the facts behind it."""
-
-    action: str = Field(description="what will happen, in plain words")
+    action: str
     details: dict[str, Any] = Field(default_factory=dict)
     irreversible: bool = False
     monthly_cost_cents: int | None = None
@@ -91,15 +91,11 @@ class Preview(BaseModel):
         return "\n".join(lines)
 
 
+# The answer of a confirmed tool: a preview awaiting confirmation, or the outcome.
 class Confirmable(BaseModel, Generic[ResultT]):
-    """The answer of a confirmed tool: a preview awaiting confirmation, or the outcome."""
-
     status: Literal["needs_confirmation", "done", "declined"]
     preview: Preview
-    confirmation_token: str | None = Field(
-        None, description="pass back unchanged, with the same arguments, once the user agrees"
-    )
-    expires_in_seconds: int | None = None
+    confirmation_token: str | None = Field(None, description="pass back once the user agrees")
     result: ResultT | None = None
     message: str
 
@@ -271,12 +267,11 @@ RECONCILERS: dict[str, Callable[[ToolCall, Any], Awaitable[BaseModel | None]]] =
 
 # What a confirmed tool's description adds, by --confirm mode.
 DESCRIPTIONS = {
-    ConfirmMode.TOKEN: "Needs the user's confirmation: the first call changes nothing and returns a preview; "
-    "show it to the user, and only if they agree call again with the same arguments and the confirmation_token.",
+    ConfirmMode.TOKEN: "Needs the user's OK: the first call only previews and returns a confirmation_token; "
+    "show the preview, and only if they agree call again with the same arguments and the token.",
     ConfirmMode.ELICIT: "The user is asked to confirm before anything happens.",
-    ConfirmMode.AUTO: "Needs the user's confirmation: they are asked directly if the client supports it; "
-    "otherwise the first call only returns a preview and a confirmation_token: show it to the user, and only "
-    "if they agree call again with the same arguments and the token.",
+    ConfirmMode.AUTO: "Needs the user's OK: asked directly if the client can; otherwise the first call only "
+    "previews and returns a confirmation_token to pass back, with the same arguments, once they agree.",
 }
 
 
@@ -533,11 +528,13 @@ class Guardrails:
         token = getattr(params, TOKEN_ARGUMENT, None)
         arguments = _arguments_of(params)
         principal = self.principal_for(call.ctx)
-        preview = await preview_for(call, params)
         if not token:
+            preview = await preview_for(call, params)
             self.check_caps(call.spec.name, params)
             return self._needs_confirmation(call, arguments, principal, preview)
+        # Redeemed before anything else: a bad token costs no API request, and a good one is gone at once.
         pending = self._redeem(token, call.spec.name, arguments, principal)
+        preview = await preview_for(call, params)
         if pending.preview != _fingerprint(preview.model_dump()):
             answer = self._needs_confirmation(call, arguments, principal, preview)
             answer.message = (
@@ -590,8 +587,8 @@ class Guardrails:
             status="needs_confirmation",
             preview=preview,
             confirmation_token=token,
-            expires_in_seconds=TOKEN_TTL_SECONDS,
-            message="Nothing was done yet. Show the preview to the user; call again with the token only if they agree.",
+            message="Nothing was done yet. Show the preview to the user; only if they agree, call again with the "
+            f"same arguments and this token (single-use, valid {TOKEN_TTL_SECONDS // 60} minutes).",
         )
 
     # -- audit
