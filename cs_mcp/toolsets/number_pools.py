@@ -1,0 +1,98 @@
+"""Number pools: numbers rotated across a website's visitors (dynamic number insertion)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Id, Name, Phone, ToolInput
+from cs_mcp.summaries import Contains, ListQuery, Page, summarise
+from cs_mcp.toolsets.number_groups import MAX_NUMBER_IDS, MembershipChange, NumberIds, Removed, add_members
+from cs_mcp.toolsets.numbers import NumberItem
+
+__all__ = ["MembershipChange", "Removed"]  # re-exported: the catalogue names them in this toolset
+
+# A pool answer lists its numbers inline; past this many the rest are counted, not listed.
+POOL_NUMBERS_SHOWN = 50
+
+
+class NumberPoolItem(ApiObject):
+    id: str
+    name: str | None = None
+    website_url: str | None = None
+    number_count: int | None = None
+
+
+NumberPoolPage = Page[NumberPoolItem]
+
+
+class NumberPool(NumberPoolItem):
+    call_flow_id: str | None = None
+    session_timeout_seconds: int | None = None
+    fallback_number: str | None = None
+
+
+class NumberPoolDetail(NumberPool):
+    numbers: list[NumberItem] = Field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    note: str | None = None
+
+
+class ListNumberPools(ListQuery):
+    contains: Annotated[
+        str | None, Field(max_length=60, description="in name or website"), Contains(("name", "website_url"))
+    ] = None
+
+
+class PoolRef(ToolInput):
+    pool_id: Id
+
+
+class CreateNumberPool(ToolInput):
+    name: Name
+    website_url: Annotated[str, Field(pattern=r"^https?://\S+\.\S+$", max_length=300)]
+    call_flow_id: Id | None = None
+    session_timeout_seconds: Annotated[int | None, Field(ge=60, le=86400, description="default 1800")] = None
+    fallback_number: Phone | None = None
+    number_ids: Annotated[list[Id] | None, Field(max_length=MAX_NUMBER_IDS)] = None
+
+
+class AddPoolNumbers(ToolInput):
+    pool_id: Id
+    number_ids: NumberIds
+
+
+class RemovePoolNumber(ToolInput):
+    pool_id: Id
+    number_id: Id
+
+
+async def _pool(call: ToolCall, pool_id: object) -> dict[str, Any]:
+    data = await call.api.get(f"/number-pools/{pool_id}")
+    pool = data.get("number_pool", data) if isinstance(data, dict) else {}
+    return pool if isinstance(pool, dict) else {}
+
+
+async def get_number_pool(call: ToolCall, params: PoolRef) -> NumberPoolDetail:
+    """The pool with its numbers in compact form, and a summary over all of them."""
+    pool = await _pool(call, params.pool_id)
+    numbers: list[dict[str, Any]] = pool.get("numbers") or []
+    shown = set(NumberItem.model_fields)
+    detail = NumberPoolDetail.model_validate(
+        {
+            **{k: v for k, v in pool.items() if k != "numbers"},
+            "numbers": [{k: v for k, v in n.items() if k in shown} for n in numbers[:POOL_NUMBERS_SHOWN]],
+            "summary": summarise(numbers, ("status",), ("total_calls",)),
+        }
+    )
+    if len(numbers) > POOL_NUMBERS_SHOWN:
+        detail.note = f"showing {POOL_NUMBERS_SHOWN} of {len(numbers)} numbers; the summary covers all"
+    return detail
+
+
+async def add_number_pool_numbers(call: ToolCall, params: AddPoolNumbers) -> MembershipChange:
+    pool = await _pool(call, params.pool_id)
+    path = f"/number-pools/{params.pool_id}/numbers"
+    return await add_members(call, path, pool.get("numbers") or [], params.number_ids)
