@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
@@ -134,6 +135,12 @@ class UpdateNumber(ToolInput):
     call_flow_id: Id | None = None
     status: NumberStatus | None = None
 
+    @model_validator(mode="after")
+    def _changes_something(self) -> UpdateNumber:
+        if self.name is None and self.call_flow_id is None and self.status is None:
+            raise ValueError("give at least one of name, call_flow_id, status")
+        return self
+
 
 class ReleaseNumber(ConfirmedInput):
     number_id: Id
@@ -153,11 +160,15 @@ async def find_number(call: ToolCall, reference: str) -> dict:
     """One number by id, E.164 number or exact name (the API has no single-number endpoint)."""
     numbers = await _all_numbers(call)
     wanted = reference.strip()
-    digits = "+" + "".join(ch for ch in wanted if ch.isdigit())
-    for key, value in (("id", wanted.lower()), ("phone_number", digits)):
-        found = [n for n in numbers if str(n.get(key, "")).lower() == value]
-        if found:
-            return found[0]
+    digits = "".join(ch for ch in wanted if ch.isdigit())
+    # A 10-digit reference is a North American number written without its +1.
+    phones = {"+" + digits, "+1" + digits} if len(digits) == 10 else {"+" + digits}
+    for number in numbers:
+        if str(number.get("id", "")).lower() == wanted.lower():
+            return number
+    for number in numbers:
+        if digits and number.get("phone_number") in phones:
+            return number
     named = [n for n in numbers if str(n.get("name", "")).casefold() == wanted.casefold()]
     if len(named) == 1:
         return named[0]
@@ -180,8 +191,6 @@ async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolRes
     raw = await call.api.get_raw("/numbers/export")
     text = raw.content.decode("utf-8", errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
-    import csv
-
     rows = list(csv.DictReader(lines))
     columns = list(rows[0].keys()) if rows else (lines[0].split(",") if lines else [])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
