@@ -323,3 +323,15 @@ async def test_a_token_issued_to_one_session_is_refused_in_another(sandbox: Sand
             client, "release_number", number_id=number["id"], confirmation_token=preview["confirmation_token"]
         )
     assert "another tool or caller" in error and owned(sandbox, number["id"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("era", ERAS)
+async def test_capabilities_say_how_this_client_is_asked(sandbox: Sandbox, era: str, tmp_path: Any) -> None:
+    async with open_client(sandbox, mode=era, answers=Answers("accept")) as client:
+        eliciting = (await call(client, "get_capabilities"))["confirmation"]
+    async with open_client(sandbox, mode=era, confirm_sms=False, audit_log=tmp_path / "a.jsonl") as client:
+        plain = (await call(client, "get_capabilities"))["confirmation"]
+    assert eliciting["this_client"] == "elicitation" and plain["this_client"] == "token"
+    assert "send_sms" in eliciting["tools"] and "send_sms" not in plain["tools"]
+    assert eliciting["audit_log"] == "off" and plain["audit_log"] == "on"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from cs_mcp import catalogue
+from cs_mcp.guardrails import GuardrailError
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ToolInput
 
@@ -29,7 +30,13 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
     settings = call.settings
     specs = catalogue.load()
     hidden = {s.name: reason for s in specs if (reason := catalogue.hidden_reason(s, settings))}
-    confirmed = [s.name for s in specs if s.needs_confirmation and s.name not in hidden]
+    confirmed = [s.name for s in specs if s.name not in hidden and call.guardrails.requires_confirmation(s)]
+    try:  # how this very client is asked: elicitation, or tokens
+        this_client = next(
+            (call.guardrails.confirmation_for(s, call.ctx) for s in specs if s.name in confirmed), "-"
+        )
+    except GuardrailError:
+        this_client = "refused: --confirm elicit, and this client cannot elicit"
     return Capabilities(
         role=settings.role.label,
         mode="sandbox" if settings.sandbox else "live",
@@ -39,8 +46,9 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
         hidden=hidden,
         confirmation={
             "mode": settings.confirm_mode,
-            "tools": ", ".join(n for n in confirmed if n != "send_sms" or settings.confirm_sms)
-            or "(none visible)",
+            "this_client": this_client,
+            "tools": ", ".join(confirmed) or "(none visible)",
+            "audit_log": "on" if settings.audit_log else "off",
         },
         caps={
             "purchases_per_day": settings.caps.purchases_per_day,
