@@ -6,6 +6,7 @@ the generic handlers here (`call`, `list`) or a function in their toolset's modu
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from cs_mcp.guardrails import Guardrails
 
+logger = logging.getLogger("cs_mcp.handlers")
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -34,6 +36,14 @@ class ToolCall:
     settings: Settings
     guardrails: Guardrails
     ctx: Context | None = None
+
+    async def progress(self, done: float, total: float, message: str) -> None:
+        """Progress for clients that asked for it (sent only with a progress token); never fails a call."""
+        if self.ctx is not None:
+            try:
+                await self.ctx.report_progress(done, total, message)
+            except Exception:  # a client that went away must not fail the tool
+                logger.debug("progress notification not sent", exc_info=True)
 
     def path(self, params: BaseModel) -> str:
         """The spec's path with `{name}` filled from the arguments."""
@@ -77,7 +87,9 @@ async def list_items(
     listing = call.spec.listing
     assert listing is not None
     if items is None:
+        await call.progress(0, 2, f"fetching {listing.items}")
         items = await call.fetch_list(params)
+    await call.progress(1, 2, f"summarising {len(items)} {listing.items}")
     item_model = call.spec.output_model.model_fields["items"].annotation.__args__[0]  # type: ignore[union-attr]
     return build_page(
         items,

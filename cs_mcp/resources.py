@@ -1,14 +1,61 @@
-"""MCP resources: exports too large for a tool result (see cs_mcp/exports.py)."""
+"""MCP resources: the number inventory and call-flow outlines for clients that attach resources, and
+exports too large for a tool result (see cs_mcp/exports.py).
+
+The inventory and flow resources are the same answers as list_numbers and get_call_flow (same role
+filtering, same budget), read through the same runner, so they cannot drift from the tools.
+"""
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from typing import TYPE_CHECKING, Any
 
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+
+from cs_mcp import catalogue
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 
+if TYPE_CHECKING:
+    from cs_mcp.server import Runner
 
-def register_resources(server: MCPServer) -> None:
+INVENTORY_STATUSES = ("active", "paused", "all")
+
+
+async def _tool_text(runner: Runner, ctx: Context, tool: str, arguments: dict[str, Any]) -> str:
+    spec = catalogue.by_name()[tool]
+    if reason := catalogue.hidden_reason(spec, runner.settings):
+        raise ResourceError(f"this resource reads {tool}, which {reason}")
+    try:
+        result = await runner.run(spec, ctx, ctx.request_context.lifespan_context, arguments)
+    except ToolError as exc:
+        raise ResourceError(str(exc)) from None
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+def register_resources(server: MCPServer, runner: Runner) -> None:
+    @server.resource(
+        "callscaler://numbers/{status}",
+        name="number_inventory",
+        title="Number inventory",
+        description="Tracking numbers (status active, paused or all): the first 100 and a summary of all.",
+        mime_type="text/plain",
+    )
+    async def number_inventory(status: str, ctx: Context) -> str:
+        if status not in INVENTORY_STATUSES:
+            raise ResourceError(f"unknown status {status!r}: use one of {', '.join(INVENTORY_STATUSES)}")
+        arguments: dict[str, Any] = {"limit": 100} | ({} if status == "all" else {"status": status})
+        return await _tool_text(runner, ctx, "list_numbers", arguments)
+
+    @server.resource(
+        "callscaler://call-flows/{call_flow_id}",
+        name="call_flow_outline",
+        title="Call flow outline",
+        description="A call flow as a readable outline of its steps, destinations and attached numbers.",
+        mime_type="text/plain",
+    )
+    async def call_flow_outline(call_flow_id: str, ctx: Context) -> str:
+        return await _tool_text(runner, ctx, "get_call_flow", {"call_flow_id": call_flow_id})
+
     @server.resource(
         EXPORT_URI_PREFIX + "{name}",
         name="export",

@@ -29,6 +29,7 @@ from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
 from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
+from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.secrets import redact
 from cs_mcp.summaries import QueryError, estimate_result_tokens, render
@@ -277,5 +278,6 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
     )
-    register_resources(server)
+    register_resources(server, runner)
+    register_prompts(server)
     return server

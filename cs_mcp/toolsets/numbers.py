@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+import io
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
+from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextContent, TextResourceContents
 from pydantic import BaseModel, Field, model_validator
 
+from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, Name, Phone, ToolInput
-from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, summarise
+from cs_mcp.summaries import (
+    Contains,
+    ListQuery,
+    Match,
+    NonZero,
+    Page,
+    estimate_result_tokens,
+    estimate_tokens,
+    summarise,
+)
 
 NumberStatus = Literal["active", "paused"]
 NumberType = Literal["local", "toll_free"]
@@ -85,6 +96,11 @@ class DayCount(ApiObject):
     calls: int
 
 
+class WeekCount(ApiObject):
+    week: str = Field(description="Monday starting the week")
+    calls: int
+
+
 class NumberStats(ApiObject):
     number_id: str
     total_calls: int
@@ -94,6 +110,11 @@ class NumberStats(ApiObject):
     avg_duration_seconds: float | None = None
     qualified: int | None = None
     by_day: list[DayCount] | None = None
+    by_week: list[WeekCount] | None = Field(None, description="instead of by_day over long ranges")
+
+
+# Beyond about two months, days with calls outgrow the output budget at scale: weeks keep the shape.
+MAX_DAYS_LISTED = 62
 
 
 class CsvExport(BaseModel):
@@ -187,30 +208,31 @@ async def get_number(call: ToolCall, params: GetNumber) -> Number:
 
 
 async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
-    """The CSV goes out as an embedded resource, so a client can attach it instead of reading it inline."""
+    """The CSV never goes into the conversation as text: it is embedded as a resource when it fits the
+    output budget, and otherwise kept by the server and linked, for the client to read on demand."""
     raw = await call.api.get_raw("/numbers/export")
     text = raw.content.decode("utf-8", errors="replace")
-    lines = [line for line in text.splitlines() if line.strip()]
-    rows = list(csv.DictReader(lines))
-    columns = list(rows[0].keys()) if rows else (lines[0].split(",") if lines else [])
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    columns = list(rows[0].keys()) if rows else next(csv.reader(io.StringIO(text)), [])
+    name = f"numbers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.csv"
+    uri = f"{EXPORT_URI_PREFIX}{name}"
     export = CsvExport(
-        rows=len(rows),
-        columns=columns,
-        summary=summarise(rows, ("status", "type"), ()),
-        resource_uri=f"callscaler://exports/numbers-{stamp}.csv",
+        rows=len(rows), columns=columns, summary=summarise(rows, ("status", "type"), ()), resource_uri=uri
     )
+    note = f"Exported {export.rows} numbers as CSV ({', '.join(columns)})"
+    if estimate_tokens(text) + estimate_result_tokens(export) <= call.settings.max_output_tokens:
+        attachment: EmbeddedResource | ResourceLink = EmbeddedResource(
+            type="resource", resource=TextResourceContents(uri=uri, mime_type="text/csv", text=text)
+        )
+        note += f"; attached as {uri}."
+    else:
+        EXPORTS.keep(name, text)
+        attachment = ResourceLink(
+            type="resource_link", uri=uri, name=name, mime_type="text/csv", size=len(raw.content)
+        )
+        note += f"; too large to attach within the output budget, so linked: read the resource {uri}."
     return CallToolResult(
-        content=[
-            TextContent(
-                type="text",
-                text=f"Exported {export.rows} numbers as CSV ({', '.join(columns)}); attached as {export.resource_uri}.",
-            ),
-            EmbeddedResource(
-                type="resource",
-                resource=TextResourceContents(uri=export.resource_uri, mime_type="text/csv", text=text),
-            ),
-        ],
+        content=[TextContent(type="text", text=note), attachment],
         structured_content=export.model_dump(mode="json"),
     )
 
@@ -272,3 +294,17 @@ async def preview_release_number(call: ToolCall, params: ReleaseNumber) -> Previ
 
 async def release_number(call: ToolCall, params: ReleaseNumber) -> Released:
     return Released.model_validate(await call.api.request("DELETE", f"/numbers/{params.number_id}"))
+
+
+async def get_number_stats(call: ToolCall, params: NumberStatsInput) -> NumberStats:
+    stats = NumberStats.model_validate(await call.api.get(call.path(params), call.rest(params)))
+    if stats.by_day and len(stats.by_day) > MAX_DAYS_LISTED:
+        weeks: dict[str, int] = {}
+        for day in stats.by_day:
+            monday = date.fromisoformat(day.date[:10]) - timedelta(
+                days=date.fromisoformat(day.date[:10]).weekday()
+            )
+            weeks[monday.isoformat()] = weeks.get(monday.isoformat(), 0) + day.calls
+        stats.by_week = [WeekCount(week=week, calls=calls) for week, calls in sorted(weeks.items())]
+        stats.by_day = None
+    return stats
