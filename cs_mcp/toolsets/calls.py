@@ -7,7 +7,8 @@ every match exactly for the summary.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -20,6 +21,7 @@ Direction = Literal["inbound", "outbound"]
 # What the list summary counts, in one analytics request (rows are per combination, folded per field).
 SUMMARY_GROUPS = ("status", "source", "direction")
 SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # --- Helpers the other toolsets share --------------------------------------------------------------
@@ -34,6 +36,15 @@ def project(raw: dict[str, Any], model: type[BaseModel], fields: list[str] | Non
 def text_room(call: ToolCall, reserve_tokens: int = 600) -> int:
     """Characters one long text may take in a result: it appears twice (JSON and text rendering)."""
     return max(200, int((call.settings.max_output_tokens - reserve_tokens) * CHARS_PER_TOKEN / 2))
+
+
+async def fit_budget(call: ToolCall, size: int, build: Callable[[int], Awaitable[ModelT]]) -> ModelT:
+    """`build(size)` with size halved until the result fits the output budget (or is down to one)."""
+    while True:
+        result = await build(size)
+        if size <= 1 or estimate_result_tokens(result) <= call.settings.max_output_tokens:
+            return result
+        size = max(1, size // 2)
 
 
 def clip(text: str | None, limit: int) -> tuple[str | None, bool]:
@@ -106,22 +117,13 @@ CallPage = Page[CallItem]
 
 
 class Call(ApiObject):
+    """Every field the API sends comes through; those declared here are typed or untrusted."""
+
     id: str
-    created_at: str | None = None
-    direction: str | None = None
     status: str | None = None
     caller_number: str | None = None
     caller_name: UntrustedText | None = None
-    tracking_number: str | None = None
-    destination_number: str | None = None
     duration_seconds: int | None = None
-    call_flow_name: str | None = None
-    source: str | None = None
-    utm_campaign: str | None = None
-    ai_score: int | None = None
-    ai_category: str | None = None
-    qualified_ai: bool | None = None
-    recording_url: str | None = None
     summary: UntrustedText | None = None
     transcription: UntrustedText | None = None
     note: str | None = None
@@ -165,23 +167,23 @@ async def _call_summary(call: ToolCall, filters: dict[str, Any]) -> tuple[int, d
 async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
     filters = params.api_filters()
     total, summary = await _call_summary(call, filters)
-    size, note = params.limit, None
-    while True:
-        query = {**filters, "limit": size, "cursor": params.cursor}
-        data = await call.api.get("/calls", query)
+
+    # A smaller page is asked again from the same cursor, so next_cursor points right after what is shown.
+    async def page_of(size: int) -> CallPage:
+        data = await call.api.get("/calls", {**filters, "limit": size, "cursor": params.cursor})
         raw = data.get("calls", []) if isinstance(data, dict) else []
-        page = CallPage(
+        return CallPage(
             total=total,
             items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in raw],
             next_cursor=(data.get("next_cursor") if data.get("has_more", True) else None) or None,
             summary=summary,
-            note=note,
+            note=None
+            if size == params.limit
+            else f"showing {size} of the {params.limit} asked for, to stay within the output budget; "
+            "pass next_cursor for more",
         )
-        if size == 1 or estimate_result_tokens(page) <= call.settings.max_output_tokens:
-            return page
-        # Re-ask from the same cursor for fewer calls, so next_cursor still points right after the page.
-        size = max(1, size // 2)
-        note = f"showing {size} of the {params.limit} asked for, to stay within the output budget; pass next_cursor for more"
+
+    return await fit_budget(call, params.limit, page_of)
 
 
 async def get_call(call: ToolCall, params: CallId) -> Call:

@@ -36,8 +36,7 @@ class Conversation(ApiObject):
     tracking_number: str | None = None
     last_message_at: str | None = None
     last_message_preview: UntrustedText | None = None
-    unread: int | None = Field(None, description="inbound since the last reply")
-    message_count: int | None = None
+    unread: int | None = None
 
 
 ConversationPage = Page[Conversation]
@@ -60,8 +59,6 @@ class ListConversations(ListQuery):
 class Text(ApiObject):
     id: str | None = None
     direction: str | None = None
-    from_number: str | None = None
-    to_number: str | None = None
     body: UntrustedText | None = None
     status: str | None = None
     created_at: str | None = None
@@ -78,7 +75,6 @@ class GetTextThread(ListQuery):
 
 
 class SmsEvent(ApiObject):
-    id: str | None = None
     type: str | None = None
     number: str | None = None
     contact: str | None = None

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from cs_mcp import handlers
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
-from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, estimate_result_tokens, filters_of
-from cs_mcp.toolsets.calls import CallQuery
+from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of
+from cs_mcp.toolsets.calls import CallQuery, fit_budget
 
 GroupField = Literal[
     "source",
@@ -41,16 +41,10 @@ class DashboardQuery(ToolInput):
 
 
 class Dashboard(ApiObject):
+    """All the API's figures come through (answered, missed, top_sources...); these are the headline."""
+
     period: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
     total_calls: int | None = None
-    answered: int | None = None
-    missed: int | None = None
-    qualified: int | None = None
-    avg_duration_seconds: float | None = None
-    top_sources: list[Any] | None = None
-    top_numbers: list[Any] | None = None
 
 
 class AnalyticsQuery(CallQuery):
@@ -79,22 +73,19 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Analytic
         query["group_by"] = params.group_by
     data = await call.api.get("/analytics/calls", query)
     rows = [AnalyticsRow.model_validate(r) for r in data.get("rows", [])] if isinstance(data, dict) else []
-    size, note = min(params.limit, len(rows)), None
-    while True:
-        if size < len(rows):
-            note = (
-                f"first {size} of {len(rows)} rows; narrow the filters, group by fewer fields, or raise limit"
-            )
-        result = Analytics(
+    totals = data.get("totals", {}) if isinstance(data, dict) else {}
+
+    async def first(size: int) -> Analytics:
+        note = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
+        return Analytics(
             group_by=list(params.group_by),
             rows=rows[:size],
             rows_total=len(rows),
-            totals=data.get("totals", {}) if isinstance(data, dict) else {},
-            note=note,
+            totals=totals,
+            note=note if size < len(rows) else None,
         )
-        if size <= 1 or estimate_result_tokens(result) <= call.settings.max_output_tokens:
-            return result
-        size //= 2
+
+    return await fit_budget(call, min(params.limit, len(rows)), first)
 
 
 class Delivery(ApiObject):

@@ -49,14 +49,11 @@ class ListVoicemails(ListQuery):
 
 
 class Voicemail(ApiObject):
+    """Every field the API sends comes through; those declared here are typed or untrusted."""
+
     id: str
-    call_id: str | None = None
-    created_at: str | None = None
     caller_number: str | None = None
     caller_name: UntrustedText | None = None
-    tracking_number: str | None = None
-    duration_seconds: int | None = None
-    listened: bool | None = None
     transcription: UntrustedText | None = None
     note: str | None = None
 
