@@ -13,6 +13,7 @@ from cs_mcp.models import ApiObject, Day, Id, ToolInput
 from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of
 from cs_mcp.toolsets.calls import CallQuery, fit_budget
 
+# The group_by fields the Analytics API documents (up to 3 per request).
 GroupField = Literal[
     "source",
     "utm_source",
