@@ -44,6 +44,7 @@ RECENT_SUBMISSIONS = 10
 PREVIEW_LENGTH = 100
 MAX_SMS_LENGTH = 1600
 MONTHLY_COST_CENTS = {"local": 115, "toll_free": 215}
+# Days before `now` each period covers ("today": the 24 hours before it).
 DASHBOARD_PERIODS = {"today": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}
 TOP = 5
 EXPORT_COLUMNS = (

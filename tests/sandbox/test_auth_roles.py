@@ -128,5 +128,7 @@ async def test_requests_are_logged_with_the_callers_role(api: Api, sb: Sandbox) 
 
 
 def test_recorded_call_is_used_for_paths(seeded: Sandbox) -> None:
-    row = seeded.state["calls"].find(concrete(Endpoint("GET", "/calls/{id}", "get_call"), seeded).split("/")[2])
+    row = seeded.state["calls"].find(
+        concrete(Endpoint("GET", "/calls/{id}", "get_call"), seeded).split("/")[2]
+    )
     assert row is not None and has_recording(row)

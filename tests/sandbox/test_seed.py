@@ -30,7 +30,9 @@ def test_same_scale_and_anchor_give_identical_data(seeded: Sandbox) -> None:
 
 def test_another_anchor_shifts_time_but_not_the_business(seeded: Sandbox) -> None:
     later = Sandbox(now=NOW + timedelta(days=10))
-    assert [n["phone_number"] for n in later.state["numbers"]] == [n["phone_number"] for n in seeded.state["numbers"]]
+    assert [n["phone_number"] for n in later.state["numbers"]] == [
+        n["phone_number"] for n in seeded.state["numbers"]
+    ]
     assert later.state["calls"][0]["created_at"] > seeded.state["calls"][0]["created_at"]
 
 
@@ -102,7 +104,11 @@ def step_types(steps: list[dict[str, Any]]) -> set[str]:
     found = set()
     for step in steps:
         found.add(step["type"])
-        nested = [*step.get("failover_steps", []), *step.get("closed_steps", []), *step.get("default_steps", [])]
+        nested = [
+            *step.get("failover_steps", []),
+            *step.get("closed_steps", []),
+            *step.get("default_steps", []),
+        ]
         nested += [s for option in step.get("options", {}).values() for s in option["steps"]]
         nested += [s for part in (*step.get("windows", []), *step.get("routes", [])) for s in part["steps"]]
         found |= step_types(nested)
@@ -115,9 +121,11 @@ def test_call_flows_use_every_step_type_and_have_histories(seeded: Sandbox) -> N
     used = set().union(*(step_types(f["config_json"]["steps"]) for f in flows))
     assert used == set(STEP_FIELDS)
     ivr_with_schedule = [
-        f for f in flows for s in f["config_json"]["steps"] if s["type"] == "ivr" and "schedule" in step_types(
-            [x for o in s["options"].values() for x in o["steps"]]
-        )
+        f
+        for f in flows
+        for s in f["config_json"]["steps"]
+        if s["type"] == "ivr"
+        and "schedule" in step_types([x for o in s["options"].values() for x in o["steps"]])
     ]
     assert ivr_with_schedule
     for flow in flows:
@@ -154,7 +162,9 @@ def test_other_resources_are_seeded(seeded: Sandbox) -> None:
     )
     assert all(v["transcription"] for v in state["voicemails"])
     deliveries = state["webhook_deliveries"]
-    assert any(d["status_code"] == 500 for d in deliveries) and any(d["status_code"] is None for d in deliveries)
+    assert any(d["status_code"] == 500 for d in deliveries) and any(
+        d["status_code"] is None for d in deliveries
+    )
     assert all(d["success"] == (d["status_code"] == 200) for d in deliveries)
     assert len(state["sms_events"]) == len(state["texts"])
     for conversation in state["conversations"]:
@@ -184,15 +194,17 @@ def test_scale_100_multiplies_the_business(big: tuple[Sandbox, float], seeded: S
 async def test_scale_100_queries_answer_quickly(big: tuple[Sandbox, float]) -> None:
     sandbox, _ = big
     headers = {"Authorization": f"Bearer {SANDBOX_KEYS['viewer']}"}
-    async with httpx.AsyncClient(transport=SandboxTransport(sandbox), base_url=BASE_URL, headers=headers) as client:
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(sandbox), base_url=BASE_URL, headers=headers
+    ) as client:
         for path in (
             "/calls?limit=500&status=completed&min_ai_score=60",
             "/calls?search=tampa&start_date=2026-01-01",
             "/analytics/calls?group_by=source,status,month&metrics=count,avg_duration,qualified_pct,missed",
             "/dashboard/stats",
         ):
-            started = time.perf_counter()
+            started = time.process_time()  # CPU time: other processes on a busy machine do not count
             response = await client.get(path)
             assert response.status_code == 200, response.text
-            assert time.perf_counter() - started < 2.0, path  # loose: ~0.3 s on a quiet 2-core machine
+            assert time.process_time() - started < 1.5, path  # loose: 0.1-0.6 s here
         assert (await client.get("/calls")).json()["data"]["total"] == len(sandbox.state["calls"])
