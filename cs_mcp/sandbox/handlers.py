@@ -151,7 +151,6 @@ class Handlers:
             return listing("numbers", self.numbers_view(numbers))
         page = req.query.integer("page", default=1, minimum=1, maximum=1_000_000)
         per_page = req.query.integer("per_page", default=50, minimum=1, maximum=MAX_LIMIT)
-        assert page is not None and per_page is not None
         chunk = self.numbers_view(numbers[(page - 1) * per_page : page * per_page])
         return {"numbers": chunk, "total": len(numbers), "page": page, "per_page": per_page}
 
@@ -213,7 +212,6 @@ class Handlers:
         if contains is not None and not contains.isdigit():
             body.fail("contains", f"must be 1 to 7 digits (got {contains!r})")
         limit = body.integer("limit", default=10, minimum=1, maximum=50)
-        assert kind is not None and limit is not None
         areas = [area] if area else sorted(TOLL_FREE)
         return {
             "numbers": [
@@ -257,7 +255,6 @@ class Handlers:
         body = req.body
         body.only(("phone_number", "name", "call_flow_id"))
         phone = body.phone("phone_number", required=True)
-        assert phone is not None
         name = body.string("name", max_length=100) or friendly_phone(phone)
         flow_id = body.uuid("call_flow_id")
         if flow_id is not None:
@@ -361,7 +358,6 @@ class Handlers:
         if config is None:
             req.body.fail("config_json", "is required")
         validate_flow_config(config)
-        assert name is not None
         return self._new_flow(name, config, req)
 
     def update_flow(self, req: Req) -> dict[str, Any]:
@@ -454,7 +450,6 @@ class Handlers:
             body.fail("from_number", f"must be one of this business's numbers ({sender} is not)")
         if not number["sms_enabled"]:
             body.fail("from_number", f"{sender} is not SMS-enabled")
-        assert message is not None and recipient is not None
         text = {
             "id": new_id(self.rng),
             "direction": "outbound",
@@ -514,7 +509,6 @@ class Handlers:
 
     def _group_name(self, req: Req, group_id: str | None = None) -> str:
         name = req.body.string("name", required=True, max_length=100)
-        assert name is not None
         if any(
             g["name"].lower() == name.lower() and g["id"] != group_id for g in self.state["number_groups"]
         ):
@@ -657,7 +651,6 @@ class Handlers:
     def list_deliveries(self, req: Req) -> dict[str, Any]:
         limit = req.query.integer("limit", default=50, minimum=1, maximum=MAX_LIMIT)
         offset = req.query.integer("offset", default=0, minimum=0)
-        assert limit is not None and offset is not None
         deliveries = self.state["webhook_deliveries"]
         return {"deliveries": deliveries[offset : offset + limit], "total": len(deliveries)}
 
@@ -673,7 +666,6 @@ class Handlers:
         offset = query.integer("offset", default=0, minimum=0)
         if query.present("cursor"):  # a cursor wins over offset
             offset = _decode_cursor(query)
-        assert limit is not None and offset is not None
         rows = filters.select(self.state["calls"])
         table = self.state["calls"]
         more = offset + limit < len(rows)
@@ -717,7 +709,6 @@ class Handlers:
 
     def dashboard_stats(self, req: Req) -> dict[str, Any]:
         period = req.query.choice("period", DASHBOARD_PERIODS, default="30d")
-        assert period is not None
         days = DASHBOARD_PERIODS[period]
         filters = CallFilters(start=None if days is None else self.anchor - days * DAY)
         table = self.state["calls"]

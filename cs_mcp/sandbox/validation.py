@@ -6,9 +6,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 from cs_mcp.sandbox.formats import is_e164, is_uuid
+
+IntOrNone = TypeVar("IntOrNone", int, None)
+StrOrNone = TypeVar("StrOrNone", str, None)
 
 
 class ApiError(Exception):
@@ -57,6 +60,10 @@ class Fields:
             self.fail(name, "is required")
         return value
 
+    @overload
+    def string(self, name: str, *, required: Literal[True], max_length: int = ...) -> str: ...
+    @overload
+    def string(self, name: str, *, required: bool = ..., max_length: int = ...) -> str | None: ...
     def string(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
         value = self._raw(name, required)
         if value is None:
@@ -68,8 +75,8 @@ class Fields:
         return value.strip()
 
     def integer(
-        self, name: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
-    ) -> int | None:
+        self, name: str, *, default: IntOrNone = None, minimum: int | None = None, maximum: int | None = None
+    ) -> int | IntOrNone:
         value = self.values.get(name)
         if value is None:
             return default
@@ -81,7 +88,7 @@ class Fields:
             self.fail(name, f"must be between {minimum} and {maximum} (got {value})")
         return value
 
-    def choice(self, name: str, options: Iterable[str], *, default: str | None = None) -> str | None:
+    def choice(self, name: str, options: Iterable[str], *, default: StrOrNone = None) -> str | StrOrNone:
         value = self.values.get(name)
         if value is None:
             return default
@@ -90,6 +97,10 @@ class Fields:
             self.fail(name, f"must be one of {', '.join(options)} (got {value!r})")
         return value
 
+    @overload
+    def phone(self, name: str, *, required: Literal[True]) -> str: ...
+    @overload
+    def phone(self, name: str, *, required: bool = ...) -> str | None: ...
     def phone(self, name: str, *, required: bool = False) -> str | None:
         value = self._raw(name, required)
         if value is not None and not is_e164(value):
