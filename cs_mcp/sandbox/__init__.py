@@ -42,8 +42,9 @@ Analytics without group_by answers one row equal to the totals; with it, rows ar
 when the first field is date/week/month/hour_of_day/day_of_week, else busiest first. week is the
 Monday (YYYY-MM-DD) starting the ISO week, month YYYY-MM, day_of_week a lowercase English name, all UTC.
 Bulk stats count the current numbers (calls_last_30_days: calls on them since now - 30 days);
-the dashboard (period today|7d|30d|90d|all: the 1, 7, 30, 90 days before now or everything; default 30d) counts every call, adds start_date/end_date,
-top_sources [{source, calls}] and top_numbers [{number_id, phone_number, name, calls}], 5 each.
+the dashboard counts every call in its period (today|7d|30d|90d|all: the 1, 7, 30 or 90 days before
+now, or everything; default 30d), adds start_date/end_date, top_sources [{source, calls}] and
+top_numbers [{number_id, phone_number, name, calls}], 5 each, busiest first.
 Number stats take start_date/end_date; by_day lists only days with calls.
 
 State: changes are stamped one second after `now` per change (ordered, repeatable). Purchasable

@@ -1,4 +1,4 @@
-"""The ASGI app: the API's routes under /api/v1 (auth, roles, envelope, errors) and the test control routes."""
+"""The ASGI app: the API's routes under /api/v1 (auth, roles, envelope, errors) and test control routes."""
 
 from __future__ import annotations
 

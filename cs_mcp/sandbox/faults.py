@@ -138,7 +138,11 @@ class FaultInjector:
 
     @staticmethod
     def parse(spec: str) -> Fault:
-        """`kind[=value][:option=value]...`, e.g. `latency=20ms`, `status=429:retry_after=1:times=3:path=/numbers*`."""
+        """Parse `kind[=value][:option=value]...`.
+
+        E.g. `latency=20ms`, `timeout=5s`, `status=429:retry_after=1:times=3:path=/numbers*`,
+        `drop:method=POST`.
+        """
         head, *parts = spec.strip().split(":")
         kind, has_value, value = head.partition("=")
         options: dict[str, Any] = {}
@@ -183,7 +187,7 @@ class FaultInjector:
         )
 
     def plan(self, method: str, path: str) -> tuple[float, Fault | None]:
-        """For one request: the added latency (seconds, all matching latency faults) and the first other fault."""
+        """For one request: the added latency in seconds and the first other fault."""
         delay, chosen = 0.0, None
         for fault in self.faults:
             if not fault.matches(method, path) or (chosen is not None and fault.kind != "latency"):
@@ -268,7 +272,7 @@ def canned_response(fault: Fault) -> Response:
 
 
 def fault_from_json(document: Mapping[str, Any]) -> Fault:
-    """A fault from the control endpoint's JSON: `{"spec": "status=503:times=2"}` or `{"kind": ..., options}`."""
+    """A fault from the control JSON: `{"spec": "status=503:times=2"}` or `{"kind": ..., **options}`."""
     if "spec" in document:
         return FaultInjector.parse(str(document["spec"]))
     options = dict(document)

@@ -85,6 +85,8 @@ def _in_inventory(phone: str) -> bool:
 
 
 class Handlers:
+    """The endpoints' behaviour over one sandbox's state (one method per route in app.ENDPOINTS)."""
+
     def __init__(self, state: State, anchor: int) -> None:
         self.state = state
         self.anchor = anchor
@@ -94,7 +96,7 @@ class Handlers:
     # --- shared helpers
 
     def stamp(self) -> str:
-        """The time of a change: one second after the anchor per change, so changes are ordered and repeatable."""
+        """The time of a change: one second after the anchor per change (ordered and repeatable)."""
         self.changes += 1
         return iso(self.anchor + self.changes)
 
@@ -204,10 +206,8 @@ class Handlers:
         if area is not None and not re.fullmatch(r"[2-9]\d\d", area):
             body.fail("area_code", f"must be a 3-digit area code such as 813 (got {area!r})")
         if area is not None and (area in TOLL_FREE) != (kind == "toll_free"):
-            body.fail(
-                "area_code",
-                f"{area} is {'a toll-free' if area in TOLL_FREE else 'a local'} code: use type {'toll_free' if area in TOLL_FREE else 'local'}",
-            )
+            fitting = "toll_free" if area in TOLL_FREE else "local"
+            body.fail("area_code", f"{area} is a {fitting.replace('_', '-')} area code: send type {fitting}")
         contains = body.string("contains", max_length=7)
         if contains is not None and not contains.isdigit():
             body.fail("contains", f"must be 1 to 7 digits (got {contains!r})")
@@ -309,15 +309,17 @@ class Handlers:
 
     # --- call flows
 
-    def flow_view(self, flow: dict[str, Any], full: bool = True) -> dict[str, Any]:
+    def flow_view(self, flow: dict[str, Any]) -> dict[str, Any]:
         count = sum(1 for n in self.state["numbers"] if n["call_flow_id"] == flow["id"])
-        if full:
-            return {**public(flow), "number_count": count}
-        fields = ("id", "name", "config_version", "updated_at")
-        return {**{k: flow[k] for k in fields}, "number_count": count}
+        return {**public(flow), "number_count": count}
 
     def list_flows(self, req: Req) -> dict[str, Any]:
-        return listing("call_flows", [self.flow_view(flow, full=False) for flow in self.state["call_flows"]])
+        counts = Counter(n["call_flow_id"] for n in self.state["numbers"])
+        fields = ("id", "name", "config_version", "updated_at")
+        flows = [
+            {**{k: f[k] for k in fields}, "number_count": counts[f["id"]]} for f in self.state["call_flows"]
+        ]
+        return listing("call_flows", flows)
 
     def get_flow(self, req: Req) -> dict[str, Any]:
         return self.flow_view(self.item("call_flows", req.params["id"], "call flow"))
@@ -393,7 +395,8 @@ class Handlers:
             ]
             raise ApiError(
                 409,
-                f"Call flow '{flow['name']}' is used by {' and '.join(users)}; reassign or release them first",
+                f"Call flow '{flow['name']}' is used by {' and '.join(users)};"
+                " reassign or release them first",
                 number_count=numbers,
                 pool_count=pools,
             )

@@ -36,7 +36,8 @@ def _filters(sb: Sandbox) -> list[tuple[dict[str, Any], Any]]:
     number = max(sb.state["numbers"], key=lambda n: n["total_calls"])
     flow = sb.state["call_flows"][0]
     return [
-        ({"start_date": "2026-01-01", "end_date": "2026-02-01"}, lambda c: "2026-01-01" <= c["created_at"] < "2026-02-01"),
+        ({"start_date": "2026-01-01", "end_date": "2026-02-01"},
+         lambda c: "2026-01-01" <= c["created_at"] < "2026-02-01"),
         ({"updated_since": "2026-02-20T12:00:00Z"}, lambda c: c["updated_at"] >= "2026-02-20T12:00:00Z"),
         ({"status": "voicemail"}, lambda c: c["status"] == "voicemail"),
         ({"direction": "outbound"}, lambda c: c["direction"] == "outbound"),
@@ -148,6 +149,11 @@ async def test_calls_without_recording_or_transcription_are_404(reader: Api, see
 # --- analytics
 
 
+def _monday(day: str) -> str:
+    start = date.fromisoformat(day)
+    return date.fromordinal(start.toordinal() - start.weekday()).isoformat()
+
+
 def _metrics(calls: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [c["ai_score"] for c in calls if c["ai_score"] is not None]
     return {
@@ -187,9 +193,7 @@ async def test_analytics_groups_agree_with_independent_counts(reader: Api, seede
     [
         ("date", lambda c: c["created_at"][:10]),
         ("month", lambda c: c["created_at"][:7]),
-        ("week", lambda c: date.fromordinal(
-            date.fromisoformat(c["created_at"][:10]).toordinal() - date.fromisoformat(c["created_at"][:10]).weekday()
-        ).isoformat()),
+        ("week", lambda c: _monday(c["created_at"][:10])),
         ("hour_of_day", lambda c: int(c["created_at"][11:13])),
         ("day_of_week", lambda c: date.fromisoformat(c["created_at"][:10]).strftime("%A").lower()),
         ("call_flow", lambda c: c["call_flow_name"]),

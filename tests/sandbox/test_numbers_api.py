@@ -46,7 +46,8 @@ async def test_export_is_csv_without_envelope(reader: Api, seeded: Sandbox) -> N
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert list(rows[0]) == [
-        "id", "phone_number", "name", "status", "type", "call_flow_name", "total_calls", "sms_enabled", "created_at",
+        "id", "phone_number", "name", "status", "type", "call_flow_name", "total_calls", "sms_enabled",
+        "created_at",
     ]  # fmt: skip
     assert len(rows) == len(seeded.state["numbers"])
     assert {r["sms_enabled"] for r in rows} == {"true", "false"}
