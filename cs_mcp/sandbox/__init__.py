@@ -10,6 +10,12 @@
 
 The contract is /work/shared/callscaler-api.md ("The sandbox contract"). Where it is silent:
 
+Data (seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows, ~3000 calls over 182 days,
+30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook deliveries. `scale=K` repeats
+it K times (copies after the first add " #<k>" to names); copy one is the same at every scale. The state
+keeps a few fields the API does not show as such: `versions` on flows (with each version's config_json),
+`number_ids` on groups and pools, `submissions` on forms.
+
 Keys and roles: `cs_key_sandbox_<viewer|manager|admin|owner>`; `cs_key_sandbox_revoked` and any other
 key answer 401. Every GET needs viewer, every other method (POST /numbers/search included) manager;
 admin and owner include manager. Order of checks: key (401), route (404/405), role (403), body

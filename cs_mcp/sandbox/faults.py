@@ -32,6 +32,7 @@ KINDS = ("latency", "timeout", *CANNED, *SPOILERS)
 # The option a kind's `=value` sets in a spec such as `status=503` or `latency=20ms`.
 MAIN_OPTION = {"latency": "ms", "timeout": "seconds", "status": "status", "flat_error": "status"}
 ALIASES = {"prob": "probability", "p": "probability", "retry-after": "retry_after"}
+ERROR_STATUSES = frozenset(status.value for status in HTTPStatus if 400 <= status.value <= 599)
 BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -66,9 +67,7 @@ class Fault:
             raise ValueError("a status fault needs a status, e.g. status=503")
         if self.kind == "flat_error" and self.status is None:
             self.status = 401
-        if self.status is not None and not (
-            400 <= self.status <= 599 and self.status in HTTPStatus._value2member_map_
-        ):
+        if self.status is not None and self.status not in ERROR_STATUSES:
             raise ValueError(f"status must be an HTTP error status (400-599), not {self.status}")
         if self.status == 429 and self.retry_after is None:
             self.retry_after = 1
