@@ -141,6 +141,17 @@ class Handlers:
         ids = set(holder["number_ids"])
         return [n for n in self.state["numbers"] if n["id"] in ids]
 
+    def _new_holder(self, key: str, numbers: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        """Create a group or pool holding `numbers`; answer it as shown."""
+        holder = {
+            "id": new_id(self.rng),
+            **fields,
+            "created_at": self.stamp(),
+            "number_ids": [n["id"] for n in numbers],
+        }
+        self.state[key].append(holder)  # type: ignore[literal-required]
+        return self.with_count(holder)
+
     def with_count(self, holder: dict[str, Any]) -> dict[str, Any]:
         """A group or pool as shown: its fields and how many numbers it holds."""
         return {**public(holder), "number_count": len(holder["number_ids"])}
@@ -522,14 +533,7 @@ class Handlers:
         req.body.only(("name", "number_ids"))
         name = self._group_name(req)
         numbers = self.referenced_numbers(req.body) if req.body.present("number_ids") else []
-        group = {
-            "id": new_id(self.rng),
-            "name": name,
-            "created_at": self.stamp(),
-            "number_ids": [n["id"] for n in numbers],
-        }
-        self.state["number_groups"].append(group)
-        return self.with_count(group)
+        return self._new_holder("number_groups", numbers, name=name)
 
     def update_group(self, req: Req) -> dict[str, Any]:
         group = self.item("number_groups", req.params["id"], "number group")
@@ -587,18 +591,15 @@ class Handlers:
         fallback = body.phone("fallback_number")
         numbers = self.referenced_numbers(body) if body.present("number_ids") else []
         self._check_pool_free(numbers)
-        pool = {
-            "id": new_id(self.rng),
-            "name": name,
-            "website_url": url,
-            "call_flow_id": flow_id,
-            "session_timeout_seconds": timeout,
-            "fallback_number": fallback,
-            "created_at": self.stamp(),
-            "number_ids": [n["id"] for n in numbers],
-        }
-        self.state["number_pools"].append(pool)
-        return self.with_count(pool)
+        return self._new_holder(
+            "number_pools",
+            numbers,
+            name=name,
+            website_url=url,
+            call_flow_id=flow_id,
+            session_timeout_seconds=timeout,
+            fallback_number=fallback,
+        )
 
     def add_pool_numbers(self, req: Req) -> dict[str, Any]:
         pool = self.item("number_pools", req.params["id"], "number pool")
