@@ -151,8 +151,8 @@ def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
 
 
 def annotations_for(spec: ToolSpec) -> ToolAnnotations:
+    # The tool's title is already on the tool itself: repeating it here would cost every session.
     return ToolAnnotations(
-        title=spec.title,
         read_only_hint=spec.hints["read_only"],
         destructive_hint=spec.hints["destructive"],
         idempotent_hint=spec.hints["idempotent"],

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
-from cs_mcp.summaries import CHARS_PER_TOKEN, Page, estimate_result_tokens
+from cs_mcp.summaries import CHARS_PER_TOKEN, Page, PageQuery, estimate_result_tokens
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
@@ -90,14 +90,8 @@ class CallQuery(ToolInput):
         return self.model_dump(mode="json", exclude_none=True, include=set(CallQuery.model_fields))
 
 
-class ListCalls(CallQuery):
-    limit: Annotated[int, Field(ge=1, le=100, description="page size")] = 20
-    cursor: Annotated[str | None, Field(max_length=300, description="next_cursor of the previous page")] = (
-        None
-    )
-    fields: Annotated[list[str] | None, Field(max_length=20, description="extra item fields to include")] = (
-        None
-    )
+class ListCalls(CallQuery, PageQuery):
+    """The API pages calls itself (newest first), so there is no sort."""
 
 
 class CallItem(ApiObject):
