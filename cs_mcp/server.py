@@ -9,6 +9,7 @@ Any failure becomes a tool error (`isError: true`); nothing a tool does can cras
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -35,6 +37,7 @@ from cs_mcp.secrets import redact
 from cs_mcp.summaries import QueryError, estimate_result_tokens, render
 
 logger = logging.getLogger("cs_mcp.server")
+MODERN_PROTOCOL = "2026-07-28"
 
 INSTRUCTIONS = (
     "Operate a CallScaler call-tracking account. List tools return a page plus a summary of every match: "
@@ -94,6 +97,21 @@ class Runner:
         """Before the user is asked (elicitation): the preview and its single-use ticket."""
         return await state.guardrails.prepare(self._call(spec, ctx, state), arguments)
 
+    def failure_message(self, spec: ToolSpec, exc: Exception) -> str:
+        """What the caller is told when a tool fails: the cause and how to fix it, never a secret."""
+        if isinstance(exc, ToolError | GuardrailError | QueryError):
+            return redact(str(exc))
+        if isinstance(exc, PermissionDenied):
+            role = exc.required_role or spec.role.label
+            return (
+                f"{spec.name} was refused by CallScaler: it needs an API key with the {role} role; "
+                f"this server is configured as {self.settings.role.label}. {exc.message}"
+            )
+        if isinstance(exc, CallScalerError):
+            return f"{spec.name} failed: {exc}"
+        logger.exception("unexpected failure in %s", spec.name, exc_info=exc)
+        return f"{spec.name} failed with an internal error (logged on the server); nothing more is known."
+
     async def run(
         self,
         spec: ToolSpec,
@@ -117,24 +135,28 @@ class Runner:
                     )
                 else:
                     result = await handler(call, params)
-            except (ToolError, GuardrailError, QueryError) as exc:
-                raise ToolError(redact(str(exc))) from None
-            except PermissionDenied as exc:
-                role = exc.required_role or spec.role.label
-                raise ToolError(
-                    f"{spec.name} was refused by CallScaler: it needs an API key with the {role} role; "
-                    f"this server is configured as {self.settings.role.label}. {exc.message}"
-                ) from None
-            except CallScalerError as exc:
-                raise ToolError(f"{spec.name} failed: {exc}") from None
-            except Exception:
-                logger.exception("unexpected failure in %s", spec.name)
-                raise ToolError(
-                    f"{spec.name} failed with an internal error (logged on the server); nothing more is known."
-                ) from None
+            except Exception as exc:
+                message = self.failure_message(spec, exc)
+                if isinstance(exc, CallScalerError):  # the API failed: worth a line in the client's log too
+                    logger.warning("%s", message)
+                    await log_to_client(ctx, "warning", message)
+                raise ToolError(message) from None
         if isinstance(result, CallToolResult):
             return result
         return to_result(result, self.settings.max_output_tokens, spec.name)
+
+
+async def log_to_client(ctx: Context | None, level: str, message: str) -> None:
+    """MCP logging (notifications/message) for clients on the 2025-11-25 era and earlier; the capability
+    is deprecated from 2026-07-28 (SEP-2577), where stderr remains the log. Never fails a call."""
+    if ctx is None or (ctx.protocol_version or "") >= MODERN_PROTOCOL:
+        return
+    try:
+        with warnings.catch_warnings():  # the SDK flags the capability as deprecated even where it is not
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await ctx.log(level, message, logger_name="cs_mcp")  # type: ignore[arg-type]
+    except Exception:
+        logger.debug("log notification not sent", exc_info=True)
 
 
 def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
