@@ -328,6 +328,14 @@ def describe(step: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _reaching(numbers: list[str], shown: int = 3) -> str:
+    """A folded branch names a few of the numbers it rings; `destinations` lists them all."""
+    if not numbers:
+        return ""
+    more = f" +{len(numbers) - shown} more" if len(numbers) > shown else ""
+    return " to " + ", ".join(numbers[:shown]) + more
+
+
 def _setting(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return f"{name} {'on' if value else 'off'}"
@@ -350,8 +358,8 @@ class Outline:
 def outline(config: Mapping[str, Any], *, prefix: str = "steps", max_depth: int | None = None) -> Outline:
     """Indented lines, one per step and branch, each starting with its path label.
 
-    Below `max_depth` a branch is folded into one line counting its steps, and the destinations it
-    rings, so the outline still names every number the flow can reach.
+    Below `max_depth` a branch is folded into one line counting its steps and naming the first
+    numbers it rings; `destinations` always lists every number the flow can reach.
     """
     steps = _list(config.get("steps")) if isinstance(config, Mapping) else _list(config)
     nodes = list(walk(steps, prefix))
@@ -372,9 +380,7 @@ def outline(config: Mapping[str, Any], *, prefix: str = "steps", max_depth: int 
                     inner = sum(1 for _ in walk(children))
                     reach = destinations({"steps": children})
                     folded += inner
-                    lines.append(
-                        f"{indent}    … {inner} steps" + (f" to {', '.join(reach)}" if reach else "")
-                    )
+                    lines.append(f"{indent}    … {inner} steps{_reaching(reach)}")
                 else:
                     emit(children, depth + 1)
 

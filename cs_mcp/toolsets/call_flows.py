@@ -1,0 +1,418 @@
+"""Call flows: list, read as an outline (or the config, or a part of it), compare versions, and edit.
+
+The outline, paths and diffs live in `cs_mcp.flows`; this module does the requests.
+
+The API's version history carries metadata only (version, when, who), not old configs. To compare
+versions anyway, configs are remembered per API client (so per server session) whenever this server
+reads or writes a flow: a version seen here, or one brought back by a restore, can be compared; for
+others the comparison says the config is not available. A version list that does carry `config_json`
+is used as well, should the API ever send one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Annotated, Any
+from weakref import WeakKeyDictionary
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+
+from cs_mcp import flows
+from cs_mcp.client import CallScalerClient
+from cs_mcp.errors import Conflict, NotFound
+from cs_mcp.guardrails import ConfirmedInput, Preview
+from cs_mcp.handlers import ToolCall
+from cs_mcp.models import ApiObject, Day, Id, Name, ToolInput
+from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, Since, estimate_result_tokens
+from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
+
+__all__ = ["NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
+
+Config = Annotated[flows.FlowConfig, WithJsonSchema(flows.CONFIG_SCHEMA)]
+Version = Annotated[int, Field(ge=1)]
+
+
+class CallFlowItem(ApiObject):
+    id: str
+    name: str | None = None
+    config_version: int | None = None
+    number_count: int | None = None
+    updated_at: str | None = None
+
+
+CallFlowPage = Page[CallFlowItem]
+
+
+class FlowVersion(ApiObject):
+    version: int
+    created_at: str | None = None
+    created_by: str | None = None
+
+
+FlowVersionPage = Page[FlowVersion]
+
+
+class ListCallFlows(ListQuery):
+    contains: Annotated[str | None, Field(max_length=60, description="in the name"), Contains(("name",))] = (
+        None
+    )
+    has_numbers: Annotated[bool | None, NonZero("number_count")] = None
+    updated_since: Annotated[Day | None, Since("updated_at")] = None
+
+
+class ListFlowNumbers(ListQuery):
+    call_flow_id: Id
+    status: Annotated[NumberStatus | None, Match("status")] = None
+
+
+class ListFlowVersions(ListQuery):
+    call_flow_id: Id
+
+
+class GetCallFlow(ToolInput):
+    call_flow_id: Id
+    include_config: Annotated[bool, Field(description="the whole config_json, if it fits")] = False
+    path: Annotated[
+        str | None, Field(max_length=200, description="one part, by outline labels: steps[1].options.2[0]")
+    ] = None
+    compare_to: Annotated[Version | None, Field(description="an older version: list what changed since")] = (
+        None
+    )
+
+
+class CreateCallFlow(ToolInput):
+    name: Name
+    config_json: Config
+
+
+class UpdateCallFlow(ToolInput):
+    call_flow_id: Id
+    config_version: Annotated[Version, Field(description="the version you read (get_call_flow)")]
+    name: Name | None = None
+    config_json: Config | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateCallFlow:
+        if self.name is None and self.config_json is None:
+            raise ValueError("give name, config_json or both: there is nothing to update")
+        return self
+
+
+class DuplicateCallFlow(ToolInput):
+    call_flow_id: Id
+
+
+class RestoreVersion(ToolInput):
+    call_flow_id: Id
+    version: Version
+
+
+class DeleteCallFlow(ConfirmedInput):
+    call_flow_id: Id
+
+
+# A flow at a glance: the outline and the facts behind it; config or a part only when asked.
+class FlowView(BaseModel):
+    id: str
+    name: str | None = None
+    config_version: int | None = None
+    number_count: int | None = None
+    outline: str | None = Field(None, description="labels joined by '.' form a path")
+    step_counts: dict[str, int] | None = None
+    destinations: list[str] | None = None
+    max_depth: int | None = None
+    changes: list[str] | None = Field(None, description="+ added, - removed, ~ changed, by path")
+    config_json: dict[str, Any] | None = None
+    part: Any = None
+    note: str | None = None
+
+
+class Deleted(ApiObject):
+    deleted: bool | None = None
+    id: str | None = None
+
+
+# --- Configs seen in this session, for version comparisons ----------------------------------------------
+
+_SEEN_LIMIT = 200  # versions remembered per session; the oldest seen go first
+_seen: WeakKeyDictionary[CallScalerClient, OrderedDict[tuple[str, int], dict[str, Any]]] = WeakKeyDictionary()
+
+
+def _remember(api: CallScalerClient, flow_id: str, version: Any, config: Any) -> None:
+    if not isinstance(version, int) or not isinstance(config, dict):
+        return
+    seen = _seen.setdefault(api, OrderedDict())
+    seen[(flow_id, version)] = config
+    seen.move_to_end((flow_id, version))
+    while len(seen) > _SEEN_LIMIT:
+        seen.popitem(last=False)
+
+
+def _recalled(api: CallScalerClient, flow_id: str, version: int) -> dict[str, Any] | None:
+    return _seen.get(api, {}).get((flow_id, version))
+
+
+# --- Requests -------------------------------------------------------------------------------------------
+
+
+def _flow_of(data: Any) -> dict[str, Any]:
+    """The flow object in an answer, enveloped as `{"call_flow": {...}}` or bare."""
+    if isinstance(data, dict) and isinstance(data.get("call_flow"), dict):
+        return data["call_flow"]
+    if isinstance(data, dict):
+        return data
+    raise ToolError(
+        "CallScaler answered without a call flow object; try again, and report it if it persists."
+    )
+
+
+async def _read(call: ToolCall, flow_id: str) -> dict[str, Any]:
+    flow = _flow_of(await call.api.get(f"/call-flows/{flow_id}"))
+    _remember(call.api, flow_id, flow.get("config_version"), flow.get("config_json"))
+    return flow
+
+
+async def _numbers_of(call: ToolCall, flow_id: str) -> list[dict[str, Any]]:
+    data = await call.api.get(f"/call-flows/{flow_id}/numbers")
+    items = data.get("numbers", []) if isinstance(data, dict) else data
+    return items if isinstance(items, list) else []
+
+
+async def _number_count(call: ToolCall, flow: dict[str, Any]) -> int:
+    count = flow.get("number_count")
+    return count if isinstance(count, int) else len(await _numbers_of(call, str(flow["id"])))
+
+
+def _config(flow: dict[str, Any]) -> dict[str, Any]:
+    config = flow.get("config_json")
+    return config if isinstance(config, dict) else {}
+
+
+def _fits(view: FlowView, budget: int) -> bool:
+    return estimate_result_tokens(view) <= budget
+
+
+def view_of(
+    flow: dict[str, Any], budget: int, *, number_count: int | None = None, changes: list[str] | None = None
+) -> FlowView:
+    """The outline view of a flow, folding deeper branches (never dropping a destination) to fit."""
+    config = _config(flow)
+    view = FlowView(
+        id=str(flow.get("id")),
+        name=flow.get("name"),
+        config_version=flow.get("config_version"),
+        number_count=number_count if number_count is not None else flow.get("number_count"),
+        changes=changes,
+    )
+    full = flows.outline(config)
+    depth: int | None = full.max_depth
+    while True:
+        shape = flows.outline(config, max_depth=depth)
+        view.outline, view.step_counts = shape.text, shape.step_counts
+        view.destinations, view.max_depth = shape.destinations, full.max_depth
+        view.note = (
+            f"branches below depth {depth} folded ({shape.folded} steps); pass path= to open one"
+            if shape.folded
+            else None
+        )
+        if _fits(view, budget) or not depth or depth <= 1:
+            break
+        depth -= 1
+    if not _fits(view, budget):
+        # Even the top level is too long: keep the facts, cut the outline at a line boundary.
+        lines = view.outline.splitlines() if view.outline else []
+        while lines and not _fits(view, budget):
+            lines = lines[: len(lines) * 3 // 4]
+            view.outline = "\n".join(lines)
+        view.note = f"outline cut after {len(lines)} lines to fit the output budget; pass path= for the rest"
+    if view.changes and not _fits(view, budget):
+        kept = list(view.changes)
+        while kept and not _fits(view, budget):
+            kept = kept[: len(kept) // 2]
+            view.changes = [*kept, f"… {len(changes or []) - len(kept)} more changes; compare with path="]
+    return view
+
+
+# --- Handlers -------------------------------------------------------------------------------------------
+
+
+async def get_call_flow(call: ToolCall, params: GetCallFlow) -> FlowView:
+    flow_id = str(params.call_flow_id)
+    flow = await _read(call, flow_id)
+    budget = call.settings.max_output_tokens
+    count = await _number_count(call, flow)
+    changes = await _changes_since(call, flow, params.compare_to) if params.compare_to else None
+    if params.path is None and not params.include_config:
+        return view_of(flow, budget, number_count=count, changes=changes)
+    view = FlowView(
+        id=flow_id,
+        name=flow.get("name"),
+        config_version=flow.get("config_version"),
+        number_count=count,
+        changes=changes,
+    )
+    if params.path is not None:
+        try:
+            view.part = flows.resolve(_config(flow), params.path)
+        except flows.PathError as exc:
+            raise ToolError(f"path {params.path!r}: {exc}. Paths join the outline's labels.") from None
+        what = f"the part at {params.path}"
+    else:
+        view.config_json = _config(flow)
+        what = "the whole config_json"
+    if not _fits(view, budget):
+        raise ToolError(
+            f"{what} is over the {budget}-token output budget. Read the outline (no include_config), "
+            "then ask for one branch with path=, e.g. path='steps[1].options.2'."
+        )
+    return view
+
+
+async def _changes_since(call: ToolCall, flow: dict[str, Any], version: int) -> list[str]:
+    flow_id, current = str(flow["id"]), flow.get("config_version")
+    if version == current:
+        return ["(no changes: that is the current version)"]
+    old = _recalled(call.api, flow_id, version)
+    if old is None:
+        data = await call.api.get(f"/call-flows/{flow_id}/versions")
+        for entry in data.get("versions", []) if isinstance(data, dict) else []:
+            if isinstance(entry, dict) and entry.get("version") == version:
+                old = entry.get("config_json")
+                if old is None:
+                    who = entry.get("created_by") or "someone"
+                    return [
+                        f"version {version} was saved {entry.get('created_at', '?')} by {who}; CallScaler "
+                        "does not return old configs and this session has not seen it, so what changed "
+                        f"cannot be shown. restore_call_flow_version {version} would bring it back."
+                    ]
+                break
+        else:
+            raise ToolError(f"call flow {flow_id} has no version {version}; see list_call_flow_versions.")
+    return flows.diff(old, _config(flow)) or ["(no changes in config_json)"]
+
+
+async def _saved(call: ToolCall, data: Any, *, before: dict[str, Any] | None = None) -> FlowView:
+    """The view of a flow the API just saved, with what changed when the previous config is known."""
+    flow = _flow_of(data)
+    flow_id = str(flow.get("id"))
+    if not isinstance(flow.get("config_json"), dict):  # a bare acknowledgement: read the result back
+        flow = await _read(call, flow_id)
+    _remember(call.api, flow_id, flow.get("config_version"), flow.get("config_json"))
+    changes = flows.diff(_config(before), _config(flow)) if before is not None else None
+    if before is not None and before.get("name") != flow.get("name"):
+        changes = [f"~ name: {before.get('name')} -> {flow.get('name')}", *(changes or [])]
+    return view_of(flow, call.settings.max_output_tokens, changes=changes)
+
+
+async def create_call_flow(call: ToolCall, params: CreateCallFlow) -> FlowView:
+    data = await call.api.request(
+        "POST", "/call-flows", json_body=params.model_dump(mode="json", exclude_none=True)
+    )
+    return await _saved(call, data)
+
+
+async def update_call_flow(call: ToolCall, params: UpdateCallFlow) -> FlowView:
+    flow_id = str(params.call_flow_id)
+    before = await _read(call, flow_id)
+    stale = (
+        f"call flow {flow_id} was changed since you read it (you sent config_version {params.config_version}, "
+        "it is now {now}); nothing was saved. Read it again with get_call_flow, redo the change on the "
+        "current config and send its config_version."
+    )
+    if before.get("config_version") != params.config_version:
+        raise ToolError(stale.format(now=before.get("config_version")))
+    body = {
+        "name": params.name or before.get("name"),
+        "config_json": params.config_json.model_dump(mode="json", exclude_none=True)
+        if params.config_json
+        else _config(before),
+        "config_version": params.config_version,
+    }
+    try:
+        data = await call.api.request("PUT", f"/call-flows/{flow_id}", json_body=body)
+    except Conflict:
+        latest = await _read(call, flow_id)
+        raise ToolError(stale.format(now=latest.get("config_version"))) from None
+    return await _saved(call, data, before=before)
+
+
+async def duplicate_call_flow(call: ToolCall, params: DuplicateCallFlow) -> FlowView:
+    data = await call.api.request("POST", f"/call-flows/{params.call_flow_id}/duplicate")
+    return await _saved(call, data)
+
+
+async def restore_call_flow_version(call: ToolCall, params: RestoreVersion) -> FlowView:
+    flow_id = str(params.call_flow_id)
+    before = await _read(call, flow_id)
+    try:
+        data = await call.api.request("POST", f"/call-flows/{flow_id}/versions/{params.version}/restore")
+    except NotFound:
+        raise ToolError(
+            f"call flow {flow_id} has no version {params.version} (it is at {before.get('config_version')}); "
+            "see list_call_flow_versions."
+        ) from None
+    view = await _saved(call, data, before=before)
+    # The restored version's config is the new one: remember it under the old number too.
+    _remember(call.api, flow_id, params.version, _recalled(call.api, flow_id, view.config_version or -1))
+    return view
+
+
+def _attached(numbers: list[dict[str, Any]]) -> str:
+    shown = ", ".join(str(n.get("phone_number") or n.get("id")) for n in numbers[:5])
+    return shown + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+
+
+async def _users(call: ToolCall, flow_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The numbers and the number pools (names) that route to a flow: the API will not delete it then."""
+    numbers = await _numbers_of(call, flow_id)
+    data = await call.api.get("/number-pools")
+    pools = data.get("number_pools", []) if isinstance(data, dict) else []
+    return numbers, [
+        str(p.get("name")) for p in pools if isinstance(p, dict) and p.get("call_flow_id") == flow_id
+    ]
+
+
+def _blocked(numbers: list[dict[str, Any]], pools: list[str]) -> str | None:
+    """Why the API refuses the delete (409), and what to do first, or None."""
+    steps = []
+    if numbers:
+        steps.append(
+            f"{len(numbers)} numbers still route to it ({_attached(numbers)}): move each to another flow "
+            "with update_number (call_flow_id=...)"
+        )
+    if pools:
+        steps.append(f"number pools {', '.join(pools)} use it: point them at another flow")
+    return "; ".join(steps) if steps else None
+
+
+async def preview_delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Preview:
+    flow_id = str(params.call_flow_id)
+    flow = await _read(call, flow_id)
+    numbers, pools = await _users(call, flow_id)
+    details: dict[str, Any] = {"config_version": flow.get("config_version"), "numbers_attached": len(numbers)}
+    if pools:
+        details["pools_attached"] = pools
+    blocked = _blocked(numbers, pools)
+    if blocked:
+        details["blocked"] = f"CallScaler refuses to delete a flow in use: {blocked}, then delete again."
+    return Preview(
+        action=f"Delete call flow {flow.get('name') or 'unnamed'!r} (version {flow.get('config_version')}) "
+        "and its whole version history",
+        details=details,
+        irreversible=True,
+    )
+
+
+async def delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Deleted:
+    flow_id = str(params.call_flow_id)
+    try:
+        data = await call.api.request("DELETE", f"/call-flows/{flow_id}")
+    except Conflict as exc:
+        blocked = _blocked(*await _users(call, flow_id)) or exc.message
+        raise ToolError(
+            f"call flow {flow_id} was not deleted: CallScaler refuses (409) to delete a flow in use. "
+            f"{blocked[0].upper()}{blocked[1:]}; then delete again."
+        ) from None
+    result = Deleted.model_validate(data if isinstance(data, dict) else {})
+    return result.model_copy(update={"deleted": result.deleted is not False, "id": flow_id})
