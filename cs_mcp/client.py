@@ -86,7 +86,9 @@ class CallScalerClient:
             base_url=self.base_url + "/",
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            # Keep every pooled connection alive: with fewer keep-alive slots than connections, httpx closes
+            # a connection on each release under load, so every request paid a new TCP/TLS handshake.
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
             headers={"User-Agent": f"cs-mcp/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )
