@@ -30,6 +30,11 @@ from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
 __all__ = ["NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
 
 Config = Annotated[flows.FlowConfig, WithJsonSchema(flows.CONFIG_SCHEMA)]
+# update_call_flow publishes the step guide once, on create_call_flow (same model validates both).
+NewConfig = Annotated[
+    flows.FlowConfig,
+    WithJsonSchema({"type": "object", "description": "the whole new config, shaped as in create_call_flow"}),
+]
 Version = Annotated[int, Field(ge=1)]
 
 
@@ -90,7 +95,7 @@ class UpdateCallFlow(ToolInput):
     call_flow_id: Id
     config_version: Annotated[Version, Field(description="the version you read (get_call_flow)")]
     name: Name | None = None
-    config_json: Config | None = None
+    config_json: NewConfig | None = None
 
     @model_validator(mode="after")
     def _something(self) -> UpdateCallFlow:
