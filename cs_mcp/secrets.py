@@ -36,6 +36,10 @@ class Secret:
         return hash(self._value)
 
 
+def contains_secret(text: str) -> bool:
+    return any(value in text for value in _registered) or _KEY_PATTERN.search(text) is not None
+
+
 def redact(text: str) -> str:
     """Mask every registered secret and anything shaped like an API key."""
     for value in _registered:

@@ -33,7 +33,7 @@ from cs_mcp.errors import CallScalerError, PermissionDenied
 from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
-from cs_mcp.secrets import redact
+from cs_mcp.secrets import contains_secret, redact
 from cs_mcp.summaries import QueryError, estimate_result_tokens, render
 
 logger = logging.getLogger("cs_mcp.server")
@@ -141,9 +141,9 @@ class Runner:
                     logger.warning("%s", message)
                     await log_to_client(ctx, "warning", message)
                 raise ToolError(message) from None
-        if isinstance(result, CallToolResult):
-            return result
-        return to_result(result, self.settings.max_output_tokens, spec.name)
+        if not isinstance(result, CallToolResult):
+            result = to_result(result, self.settings.max_output_tokens, spec.name)
+        return without_secrets(result)
 
 
 async def log_to_client(ctx: Context | None, level: str, message: str) -> None:
@@ -157,6 +157,14 @@ async def log_to_client(ctx: Context | None, level: str, message: str) -> None:
             await ctx.log(level, message, logger_name="cs_mcp")  # type: ignore[arg-type]
     except Exception:
         logger.debug("log notification not sent", exc_info=True)
+
+
+def without_secrets(result: CallToolResult) -> CallToolResult:
+    """The result with any API key masked, should the API ever echo one inside its data."""
+    wire = result.model_dump_json(by_alias=True)
+    if not contains_secret(wire):
+        return result
+    return CallToolResult.model_validate_json(redact(wire))
 
 
 def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
