@@ -407,9 +407,15 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
             args=[*cs_mcp_command()[1:], "serve", "--base-url", base_url],
             env=live_env(),
         )
+        passthrough = StdioServerParameters(
+            command=sys.executable,
+            args=[str(ROOT / "benchmarks" / "passthrough_server.py"), base_url],
+            env=live_env(),
+        )
         bare = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {VIEWER_KEY}"})
         async with (
             bare,
+            Client(passthrough) as sdk_floor,
             Client(stdio) as over_stdio,
             Client(mcp_url) as over_http,
             Client(mcp_url, mode="legacy") as over_http_legacy,
@@ -418,15 +424,16 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
             async def bare_call() -> None:
                 (await bare.get(OVERHEAD_PATH)).raise_for_status()
 
-            def tool_call(client: Client) -> Callable[[], Awaitable[None]]:
+            def tool_call(client: Client, tool: str = OVERHEAD_TOOL) -> Callable[[], Awaitable[None]]:
                 async def run() -> None:
-                    result = await client.call_tool(OVERHEAD_TOOL, {})
+                    result = await client.call_tool(tool, {})
                     assert not result.is_error, result.content[0].text
 
                 return run
 
             paths = {
                 "bare httpx": bare_call,
+                "SDK floor, stdio": tool_call(sdk_floor, "bulk_stats"),
                 "MCP stdio": tool_call(over_stdio),
                 "MCP HTTP (2026-07-28 era)": tool_call(over_http),
                 "MCP HTTP (legacy era, session)": tool_call(over_http_legacy),
@@ -449,6 +456,16 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
             "1.00x",
         )
     ]
+    sdk = median(times.pop("SDK floor, stdio"))
+    rows.append(
+        Row(
+            "per-call overhead",
+            "SDK floor: a one-tool MCPServer over stdio making the same GET (benchmarks/passthrough_server.py)",
+            f"{sdk:.1f} ms (+{sdk - floor:.1f} ms)",
+            f"{floor:.1f} ms bare",
+            f"{sdk / floor:.2f}x",
+        )
+    )
     for name in list(times)[1:]:
         ours = median(times[name])
         rows.append(
@@ -462,6 +479,15 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
                 ours - floor < 3 and one_request_each,
             )
         )
+    rows.append(
+        Row(
+            "per-call overhead",
+            "cs_mcp's own share over stdio: MCP stdio minus the SDK floor",
+            f"+{median(times['MCP stdio']) - sdk:.1f} ms",
+            f"{sdk:.1f} ms SDK floor",
+            f"{median(times['MCP stdio']) / sdk:.2f}x",
+        )
+    )
     return rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from functools import cache
 from typing import Annotated, Any, get_args
 from uuid import UUID
 
@@ -65,6 +66,7 @@ UntrustedText = Annotated[
 ]
 
 
+@cache  # asked for every field of every rendered result; models don't change
 def is_untrusted(model: type[BaseModel], field: str) -> bool:
     info = model.model_fields.get(field)
     if info is None:

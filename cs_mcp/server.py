@@ -8,6 +8,7 @@ Any failure becomes a tool error (`isError: true`); nothing a tool does can cras
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -34,7 +35,7 @@ from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.secrets import contains_secret, redact
-from cs_mcp.summaries import QueryError, estimate_result_tokens, render
+from cs_mcp.summaries import QueryError, estimate_tokens, render
 
 logger = logging.getLogger("cs_mcp.server")
 MODERN_PROTOCOL = "2026-07-28"
@@ -168,16 +169,15 @@ def without_secrets(result: CallToolResult) -> CallToolResult:
 
 
 def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
-    tokens = estimate_result_tokens(model)
+    structured = model.model_dump(mode="json", exclude_none=True)
+    text = render(model)
+    tokens = estimate_tokens(json.dumps(structured, separators=(",", ":"))) + estimate_tokens(text)
     if tokens > budget:
         raise ToolError(
             f"{tool}'s answer would be about {tokens} tokens, over the {budget}-token output budget; "
             "narrow the request (filters, a smaller limit, fewer fields, or a part of it)."
         )
-    return CallToolResult(
-        content=[TextContent(type="text", text=render(model))],
-        structured_content=model.model_dump(mode="json", exclude_none=True),
-    )
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 def annotations_for(spec: ToolSpec) -> ToolAnnotations:
@@ -230,6 +230,23 @@ def confirmed_entry(spec: ToolSpec, runner: Runner) -> Callable[..., Any]:
     return run_tool
 
 
+async def _plain_tool(ctx: Context, arguments: dict[str, Any] | None = None) -> CallToolResult:
+    raise NotImplementedError  # only its signature is used, by the SDK's analysis below
+
+
+# The SDK analyses a tool function's signature (an argument model, resolvers, context injection) in
+# Tool.from_function. Every unconfirmed tool has this same signature, so it is analysed once and the
+# result copied per tool: that analysis would otherwise be a tenth of the start-up time.
+_PLAIN_TEMPLATE: Tool | None = None
+
+
+def _plain_template() -> Tool:
+    global _PLAIN_TEMPLATE
+    if _PLAIN_TEMPLATE is None:
+        _PLAIN_TEMPLATE = Tool.from_function(_plain_tool, name="template", description="template")
+    return _PLAIN_TEMPLATE
+
+
 def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
     """An SDK tool whose schemas come from the catalogue's models and whose body is the runner."""
 
@@ -237,18 +254,18 @@ def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
         state: AppState = ctx.request_context.lifespan_context
         return await runner.run(spec, ctx, state, arguments or {})
 
-    tool = Tool.from_function(
-        confirmed_entry(spec, runner) if spec.needs_confirmation else run_tool,
-        name=spec.name,
-        title=spec.title,
-        description=description_for(spec, guardrails),
-        annotations=annotations_for(spec),
-    )
-    output_model = (
-        Guardrails.output_model(spec.output_model) if spec.needs_confirmation else spec.output_model
-    )
+    if spec.needs_confirmation:
+        tool = Tool.from_function(confirmed_entry(spec, runner), name=spec.name)
+        output_model = Guardrails.output_model(spec.output_model)
+    else:
+        tool = _plain_template().model_copy(update={"fn": run_tool})
+        output_model = spec.output_model
     return tool.model_copy(
         update={
+            "name": spec.name,
+            "title": spec.title,
+            "description": description_for(spec, guardrails),
+            "annotations": annotations_for(spec),
             "parameters": schemas.input_schema(spec.input_model),
             "fn_metadata": FuncMetadata(
                 arg_model=RawArguments, output_schema=schemas.output_schema(output_model)
@@ -279,9 +296,9 @@ def build_server(
     """The MCP server for these settings; `transport` overrides the HTTP transport (tests, sandbox),
     `guardrails` the confirmation state (tests inject a clock)."""
     if transport is None and settings.sandbox:
-        from cs_mcp.sandbox import Sandbox, SandboxTransport
+        from cs_mcp.sandbox.transport import DeferredSandboxTransport
 
-        transport = SandboxTransport(Sandbox(scale=settings.sandbox_scale))
+        transport = DeferredSandboxTransport(settings.sandbox_scale)
 
     def make_api() -> CallScalerClient:
         return CallScalerClient(settings.api_key, settings.base_url, transport=transport)
