@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `cs-mcp call ... | head`: the reader left; not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit, so the final flush is quiet
+        return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -95,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         from cs_mcp.demo import run_demo
 
         return run_demo()
-    settings = settings_from(args)
+    settings = settings_from(args, require_key=args.command != "tools")
     if args.command == "tools":
         from cs_mcp.tools_table import print_tools
 

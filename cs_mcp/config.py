@@ -145,8 +145,12 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-sms-recipients", help="cap on recipients of one send_sms call (default 5)")
 
 
-def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
-    """Build validated `Settings` from parsed options, falling back to the environment."""
+def settings_from(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, *, require_key: bool = True
+) -> Settings:
+    """Build validated `Settings` from parsed options, falling back to the environment.
+
+    `require_key=False` is for commands that never call the API (`cs-mcp tools`)."""
     env = os.environ if env is None else env
 
     def pick(option: str, variable: str) -> str | None:
@@ -194,7 +198,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     if sandbox:
         return Settings.for_sandbox(role, **common)
     key = env.get("CALLSCALER_API_KEY", "").strip()
-    if not key:
+    if not key and require_key:
         raise ConfigError("no API key: set CALLSCALER_API_KEY, or pass --sandbox to try the embedded sandbox")
     base_url = _base_url(pick("base_url", "CALLSCALER_BASE_URL") or DEFAULT_BASE_URL)
     return Settings(api_key=Secret(key), base_url=base_url, role=role, **common)  # type: ignore[arg-type]

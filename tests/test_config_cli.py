@@ -125,3 +125,9 @@ def test_call_arguments_parse_json_values_and_merge() -> None:
 def test_main_returns_2_on_bad_configuration(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tools", "--role", "nobody", "--sandbox"]) == 2
     assert "unknown role" in capsys.readouterr().err
+
+
+def test_tools_needs_no_api_key() -> None:
+    done = run_cli("tools", "--role", "manager")
+    assert done.returncode == 0, done.stderr
+    assert "46 tools for role manager" in done.stdout
