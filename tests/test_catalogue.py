@@ -169,3 +169,38 @@ async def test_hidden_tools_are_refused_and_nothing_is_sent(connect: Any, sandbo
         text = await call_error(client, "no_such_tool")
         assert "no_such_tool" in text
         assert len(sandbox.requests) == before
+
+
+async def test_read_only_and_toolset_limits_cannot_be_called_around(connect: Any, sandbox: Any) -> None:
+    number = sandbox.state["numbers"][0]
+    async with connect("owner", read_only=True) as client:
+        before = len(sandbox.requests)
+        text = await call_error(client, "update_number", number_id=number["id"], name="Renamed")
+        assert "the server is read-only" in text
+        text = await call_error(client, "purchase_number", phone_number="+18135550199")
+        assert "the server is read-only" in text
+        assert len(sandbox.requests) == before
+    async with connect("manager", toolsets=frozenset({"calls"})) as client:
+        text = await call_error(client, "release_number", number_id=number["id"])
+        assert "toolset numbers is not enabled" in text
+        assert len(sandbox.requests) == before
+    assert sandbox.state["numbers"][0]["name"] == number["name"]
+
+
+async def test_extra_fields_cannot_push_a_page_past_the_budget(connect: Any) -> None:
+    async with connect("viewer", max_output_tokens=1500) as client:
+        wide = [
+            "caller_name",
+            "transcription",
+            "tracking_number",
+            "duration_seconds",
+            "created_at",
+            "listened",
+        ]
+        result = await client.call_tool("list_voicemails", {"limit": 100, "fields": wide})
+        assert not result.is_error, result.content[0].text
+        assert len(result.structured_content["items"]) < 100 and result.structured_content["next_cursor"]
+        tokens = len(
+            get_encoding("o200k_base").encode(json.dumps(result.structured_content) + result.content[0].text)
+        )
+        assert tokens <= 1500
