@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from cs_mcp.models import ToolInput, is_untrusted
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
 UNTRUSTED_OPEN, UNTRUSTED_CLOSE = "⟦untrusted: ", "⟧"
 
@@ -299,6 +300,37 @@ def estimate_result_tokens(model: BaseModel) -> int:
     """Tokens of a result as sent: the structured JSON plus its text rendering."""
     structured = model.model_dump_json(exclude_none=True)
     return estimate_tokens(structured) + estimate_tokens(render(model))
+
+
+# --- Fitting one answer: projections, clipped text, shrinking until it fits ---------------------------
+
+
+def project(raw: dict[str, Any], model: type[BaseModel], fields: list[str] | None) -> dict[str, Any]:
+    """The item's model fields plus any extra `fields=` asked for: compact pages by default."""
+    wanted = set(model.model_fields) | set(fields or ())
+    return {k: v for k, v in raw.items() if k in wanted}
+
+
+def text_room(budget: int, reserve_tokens: int = 600) -> int:
+    """Characters one long text may take in a result: it appears twice (JSON and text rendering)."""
+    return max(200, int((budget - reserve_tokens) * CHARS_PER_TOKEN / 2))
+
+
+async def fit_budget(budget: int, size: int, build: Callable[[int], Awaitable[ModelT]]) -> ModelT:
+    """`build(size)` with size halved until the result fits the output budget (or is down to one)."""
+    while True:
+        result = await build(size)
+        if size <= 1 or estimate_result_tokens(result) <= budget:
+            return result
+        size = max(1, size // 2)
+
+
+def clip(text: str | None, limit: int) -> tuple[str | None, bool]:
+    """`text` cut to `limit` characters at a word boundary, and whether it was cut."""
+    if text is None or len(text) <= limit:
+        return text, False
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut + " …", True
 
 
 # --- Text rendering -----------------------------------------------------------------------------------

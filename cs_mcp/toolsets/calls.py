@@ -7,52 +7,19 @@ every match exactly for the summary.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
-from cs_mcp.summaries import CHARS_PER_TOKEN, Page, PageQuery, estimate_result_tokens
+from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, project, text_room
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
 # What the list summary counts, in one analytics request (rows are per combination, folded per field).
 SUMMARY_GROUPS = ("status", "source", "direction")
 SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-# --- Helpers the other toolsets share --------------------------------------------------------------
-
-
-def project(raw: dict[str, Any], model: type[BaseModel], fields: list[str] | None) -> dict[str, Any]:
-    """The item's model fields plus any extra `fields=` asked for: compact pages by default."""
-    wanted = set(model.model_fields) | set(fields or ())
-    return {k: v for k, v in raw.items() if k in wanted}
-
-
-def text_room(call: ToolCall, reserve_tokens: int = 600) -> int:
-    """Characters one long text may take in a result: it appears twice (JSON and text rendering)."""
-    return max(200, int((call.settings.max_output_tokens - reserve_tokens) * CHARS_PER_TOKEN / 2))
-
-
-async def fit_budget(call: ToolCall, size: int, build: Callable[[int], Awaitable[ModelT]]) -> ModelT:
-    """`build(size)` with size halved until the result fits the output budget (or is down to one)."""
-    while True:
-        result = await build(size)
-        if size <= 1 or estimate_result_tokens(result) <= call.settings.max_output_tokens:
-            return result
-        size = max(1, size // 2)
-
-
-def clip(text: str | None, limit: int) -> tuple[str | None, bool]:
-    """`text` cut to `limit` characters at a word boundary, and whether it was cut."""
-    if text is None or len(text) <= limit:
-        return text, False
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut + " …", True
 
 
 # --- Models ---------------------------------------------------------------------------------------
@@ -177,13 +144,15 @@ async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
             "pass next_cursor for more",
         )
 
-    return await fit_budget(call, params.limit, page_of)
+    return await fit_budget(call.settings.max_output_tokens, params.limit, page_of)
 
 
 async def get_call(call: ToolCall, params: CallId) -> Call:
     data = await call.api.get(f"/calls/{params.call_id}")
     data = data.get("call", data) if isinstance(data, dict) else data
-    text, cut = clip(data.get("transcription"), text_room(call, reserve_tokens=1200))
+    text, cut = clip(
+        data.get("transcription"), text_room(call.settings.max_output_tokens, reserve_tokens=1200)
+    )
     note = "transcription shortened to fit; get_call_transcription has all of it" if cut else None
     return Call.model_validate({**data, "transcription": text, "note": note})
 
@@ -192,7 +161,7 @@ async def get_call_transcription(call: ToolCall, params: CallId) -> Transcriptio
     # A legacy endpoint: `{"transcription": "..."}` without the data envelope (the client passes it on).
     data = await call.api.get(f"/calls/{params.call_id}/transcription")
     full = data.get("transcription") if isinstance(data, dict) else None
-    text, cut = clip(full, text_room(call))
+    text, cut = clip(full, text_room(call.settings.max_output_tokens))
     return Transcription(
         call_id=str(params.call_id),
         transcription=text,

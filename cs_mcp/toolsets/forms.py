@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, ToolInput, UntrustedText
-from cs_mcp.summaries import Contains, ListQuery, NonZero, Page
-from cs_mcp.toolsets.calls import clip
+from cs_mcp.summaries import Contains, ListQuery, NonZero, Page, clip
 
 SUBMISSION_CHARS = 300
 # Submission keys that describe the submission rather than what the visitor typed.

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from cs_mcp import handlers
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
-from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of
-from cs_mcp.toolsets.calls import CallQuery, fit_budget
+from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of, fit_budget
+from cs_mcp.toolsets.calls import CallQuery
 
 # The group_by fields the Analytics API documents (up to 3 per request).
 GroupField = Literal[
@@ -86,7 +86,7 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Analytic
             note=note if size < len(rows) else None,
         )
 
-    return await fit_budget(call, min(params.limit, len(rows)), first)
+    return await fit_budget(call.settings.max_output_tokens, min(params.limit, len(rows)), first)
 
 
 class Delivery(ApiObject):

@@ -10,8 +10,18 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
-from cs_mcp.summaries import Before, Contains, ListQuery, Match, Page, Since, estimate_tokens, render
-from cs_mcp.toolsets.calls import clip, text_room
+from cs_mcp.summaries import (
+    Before,
+    Contains,
+    ListQuery,
+    Match,
+    Page,
+    Since,
+    clip,
+    estimate_tokens,
+    render,
+    text_room,
+)
 
 SNIPPET_CHARS = 100
 
@@ -79,7 +89,7 @@ async def _voicemail(call: ToolCall, voicemail_id: object) -> dict:
 
 async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
     data = await _voicemail(call, params.voicemail_id)
-    text, cut = clip(data.get("transcription"), text_room(call))
+    text, cut = clip(data.get("transcription"), text_room(call.settings.max_output_tokens))
     return Voicemail.model_validate(
         {**data, "transcription": text, "note": "transcription cut to fit the output budget" if cut else None}
     )
