@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--http-token", help="bearer token required over HTTP (env CS_MCP_HTTP_TOKEN)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        help="another Host name to answer over HTTP (repeatable)",
+    )
 
     tools = commands.add_parser("tools", help="print the tool catalogue such a server would expose")
     add_common_options(tools)
@@ -117,7 +123,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         from cs_mcp.http import serve_http
 
         server = build_server(settings)
-        serve_http(server, settings, args.host, args.port)
+        serve_http(server, settings, args.host, args.port, args.allowed_host)
     else:
         build_server(settings).run("stdio")
     return 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import socket
 import sys
+from collections.abc import Sequence
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -33,9 +35,22 @@ class BearerTokenGate:
         await self.app(scope, receive, send)
 
 
-def security_for(host: str) -> TransportSecuritySettings:
-    """DNS-rebinding protection stays on whatever the bind: loopback names, or the bound host itself."""
-    hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK_HOSTS else [host]
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::"})
+
+
+def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
+    """The Host names requests may carry: loopback names, the bound address, this machine's names
+    where the bind is beyond loopback, and the operator's `--allowed-host` names (a proxy's, say)."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    if host not in LOOPBACK_HOSTS:
+        hosts += [] if host in WILDCARD_BINDS else [host]
+        hosts += [socket.gethostname(), socket.getfqdn()]
+    return list(dict.fromkeys([*hosts, *extra]))
+
+
+def security_for(host: str, extra: Sequence[str] = ()) -> TransportSecuritySettings:
+    """DNS-rebinding protection stays on whatever the bind: only known Host names are answered."""
+    hosts = allowed_hosts(host, extra)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[f"{h}:*" for h in hosts],
@@ -43,7 +58,9 @@ def security_for(host: str) -> TransportSecuritySettings:
     )
 
 
-def http_app(server: CallScalerServer, settings: Settings, host: str) -> ASGIApp:
+def http_app(
+    server: CallScalerServer, settings: Settings, host: str, extra_hosts: Sequence[str] = ()
+) -> ASGIApp:
     if host not in LOOPBACK_HOSTS and settings.http_token is None:
         raise ConfigError(
             f"binding {host} exposes the server beyond this machine: set --http-token (or CS_MCP_HTTP_TOKEN)"
@@ -54,17 +71,19 @@ def http_app(server: CallScalerServer, settings: Settings, host: str) -> ASGIApp
         return JSONResponse({"status": "ok", "mode": "sandbox" if settings.sandbox else "live"})
 
     app: ASGIApp = server.streamable_http_app(
-        streamable_http_path="/mcp", transport_security=security_for(host), host=host
+        streamable_http_path="/mcp", transport_security=security_for(host, extra_hosts), host=host
     )
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app
 
 
-def serve_http(server: CallScalerServer, settings: Settings, host: str, port: int) -> None:
+def serve_http(
+    server: CallScalerServer, settings: Settings, host: str, port: int, extra_hosts: Sequence[str] = ()
+) -> None:
     import uvicorn
 
-    app = http_app(server, settings, host)
+    app = http_app(server, settings, host, extra_hosts)
     print(
         f"cs-mcp: serving MCP at http://{host}:{port}/mcp ({'sandbox' if settings.sandbox else 'live'}, role {settings.role.label})",
         file=sys.stderr,

@@ -133,3 +133,39 @@ def test_stdio_writes_only_protocol_on_stdout() -> None:
     done = subprocess.run([*CLI, "serve", "--sandbox"], input=request, capture_output=True, timeout=60)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert lines and all(line.startswith(b"{") and b'"jsonrpc"' in line for line in lines)
+
+
+def test_a_wide_bind_answers_known_host_names_only() -> None:
+    # Bound on every interface, reached over loopback only: the Host header is what is checked.
+    for base, _ in http_server(
+        "--host", "0.0.0.0", "--http-token", "wide-token-1234", "--allowed-host", "calls.example.test"
+    ):
+        port = base.rsplit(":", 1)[1]
+        headers = {
+            "Authorization": "Bearer wide-token-1234",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-11-25",
+        }
+        ping = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+        known = httpx.post(
+            f"{base}/mcp", json=ping, headers={**headers, "Host": f"calls.example.test:{port}"}, timeout=10
+        )
+        assert known.status_code == 200, known.text
+        unknown = httpx.post(
+            f"{base}/mcp", json=ping, headers={**headers, "Host": f"evil.example:{port}"}, timeout=10
+        )
+        assert unknown.status_code in (403, 421)
+        no_token = httpx.post(
+            f"{base}/mcp", json=ping, headers={"Host": f"calls.example.test:{port}"}, timeout=10
+        )
+        assert no_token.status_code == 401
