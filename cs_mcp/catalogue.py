@@ -200,5 +200,6 @@ def visible(settings: Settings) -> list[ToolSpec]:
     return [spec for spec in load() if hidden_reason(spec, settings) is None]
 
 
+@cache
 def by_name() -> dict[str, ToolSpec]:
     return {spec.name: spec for spec in load()}
