@@ -204,3 +204,14 @@ async def test_extra_fields_cannot_push_a_page_past_the_budget(connect: Any) -> 
             get_encoding("o200k_base").encode(json.dumps(result.structured_content) + result.content[0].text)
         )
         assert tokens <= 1500
+
+
+async def test_a_403_from_the_api_names_the_role_it_needs(connect: Any, sandbox: Any) -> None:
+    from cs_mcp.secrets import Secret
+
+    # The operator said manager, but the key is only a viewer's: the API refuses, and says why.
+    async with connect("manager", api_key=Secret("cs_key_sandbox_viewer")) as client:
+        number = sandbox.state["numbers"][0]
+        text = await call_error(client, "update_number", number_id=number["id"], name="Renamed")
+        assert "needs an API key with the manager role" in text and "configured as manager" in text
+    assert sandbox.state["numbers"][0]["name"] == number["name"]
