@@ -1,5 +1,5 @@
 """MCP resources: the number inventory and call-flow outlines for clients that attach resources, and
-exports too large for a tool result (see cs_mcp/exports.py).
+what is too large for a tool result: CSV exports (see cs_mcp/exports.py) and voicemail audio.
 
 The inventory and flow resources are the same answers as list_numbers and get_call_flow (same role
 filtering, same budget), read through the same runner, so they cannot drift from the tools.
@@ -8,12 +8,15 @@ filtering, same budget), read through the same runner, so they cannot drift from
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from cs_mcp import catalogue
+from cs_mcp.errors import CallScalerError
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.toolsets.voicemails import RECORDING_URI
 
 if TYPE_CHECKING:
     from cs_mcp.server import Runner
@@ -55,6 +58,28 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
     )
     async def call_flow_outline(call_flow_id: str, ctx: Context) -> str:
         return await _tool_text(runner, ctx, "get_call_flow", {"call_flow_id": call_flow_id})
+
+    @server.resource(
+        RECORDING_URI,
+        name="voicemail_recording",
+        title="Voicemail audio",
+        description="A voicemail's recording (audio/mpeg), for audio too large to attach to a tool result.",
+        mime_type="audio/mpeg",
+    )
+    async def voicemail_recording(voicemail_id: str, ctx: Context) -> bytes:
+        spec = catalogue.by_name()["get_voicemail_recording"]
+        if reason := catalogue.hidden_reason(spec, runner.settings):
+            raise ResourceError(f"this resource is the audio of get_voicemail_recording, which {reason}")
+        try:
+            UUID(voicemail_id)
+            raw = await ctx.request_context.lifespan_context.api.get_raw(
+                f"/voicemails/{voicemail_id}/recording"
+            )
+        except ValueError:
+            raise ResourceError(f"{voicemail_id!r} is not a voicemail id (a UUID)") from None
+        except CallScalerError as exc:
+            raise ResourceError(f"could not fetch the recording: {exc}") from None
+        return raw.content
 
     @server.resource(
         EXPORT_URI_PREFIX + "{name}",

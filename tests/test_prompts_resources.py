@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -71,3 +72,19 @@ async def test_api_failures_reach_the_client_log_in_the_legacy_era(connect: Any,
         assert result.is_error and "500" in result.content[0].text
         await call(client, "get_capabilities")
     assert len(messages) == 1 and messages[0].level == "warning" and "500" in messages[0].data
+
+
+async def test_a_voicemail_too_large_to_attach_is_readable_as_a_resource(connect: Any, sandbox: Any) -> None:
+    voicemail = max(sandbox.state["voicemails"], key=lambda v: v["duration_seconds"])
+    async with connect("viewer", max_output_tokens=1000) as client:
+        result = await client.call_tool("get_voicemail_recording", {"voicemail_id": voicemail["id"]})
+        assert result.structured_content["delivery"] == "link"
+        uri = result.structured_content["uri"]
+        contents = (await client.read_resource(uri)).contents[0]
+        assert contents.mime_type == "audio/mpeg"
+        assert len(base64.b64decode(contents.blob)) == result.structured_content["bytes"]
+        with pytest.raises(Exception, match="not a voicemail id"):
+            await client.read_resource("callscaler://voicemails/nope/recording")
+    async with connect("viewer", toolsets=frozenset({"calls"})) as client:
+        with pytest.raises(Exception, match="toolset voicemails is not enabled"):
+            await client.read_resource(uri)

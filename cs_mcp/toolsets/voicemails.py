@@ -72,12 +72,16 @@ class VoicemailId(ToolInput):
     voicemail_id: Id
 
 
+# Served by cs_mcp/resources.py, which fetches the audio with the server's key when a client reads it.
+RECORDING_URI = "callscaler://voicemails/{voicemail_id}/recording"
+
+
 class Recording(BaseModel):
     voicemail_id: str
     media_type: str
     bytes: int
     duration_seconds: int | None = None
-    delivery: Literal["inline", "link"] = Field(description="inline: audio content attached; link: fetch uri")
+    delivery: Literal["inline", "link"] = Field(description="inline: audio content attached; link: read uri")
     uri: str
     note: str | None = None
 
@@ -108,7 +112,7 @@ async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallTo
         bytes=len(raw.content),
         duration_seconds=meta.get("duration_seconds"),
         delivery="inline",
-        uri=call.api.base_url + path,
+        uri=RECORDING_URI.format(voicemail_id=params.voicemail_id),
     )
     room = call.settings.max_output_tokens - 2 * estimate_tokens(info.model_dump_json()) - 100
     if estimate_tokens(encoded) <= room:
@@ -117,7 +121,7 @@ async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallTo
         info.delivery = "link"
         info.note = (
             f"the audio ({info.bytes} bytes) is over the {call.settings.max_output_tokens}-token output budget, "
-            "so it is not attached; fetch uri with the API key"
+            "so it is linked: the client can read the resource uri"
         )
         media = ResourceLink(
             type="resource_link", uri=info.uri, name=f"voicemail-{info.voicemail_id}", mime_type=media_type
