@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import httpx2
@@ -15,6 +16,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import ElicitResult
 
 pytestmark = pytest.mark.anyio
 CLI = [sys.executable, "-m", "cs_mcp"]
@@ -169,3 +171,25 @@ def test_a_wide_bind_answers_known_host_names_only() -> None:
             f"{base}/mcp", json=ping, headers={"Host": f"calls.example.test:{port}"}, timeout=10
         )
         assert no_token.status_code == 401
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_elicitation_confirms_over_real_http(mode: str) -> None:
+    asked: list[str] = []
+
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    for base, _ in http_server("--role", "manager"):
+        async with Client(f"{base}/mcp", mode=mode, elicitation_callback=accept) as client:  # type: ignore[arg-type]
+            numbers = (
+                await client.call_tool("list_numbers", {"limit": 1, "has_calls": False})
+            ).structured_content
+            target = numbers["items"][0]
+            released = await client.call_tool("release_number", {"number_id": target["id"]})
+            assert not released.is_error, released.content[0].text
+            assert released.structured_content["status"] == "done"
+            after = await client.call_tool("get_number", {"number": target["id"]})
+            assert after.is_error and "No number matches" in after.content[0].text
+    assert len(asked) == 1 and target["phone_number"] in asked[0] and "cannot be undone" in asked[0].lower()
