@@ -92,7 +92,6 @@ class CallScalerClient:
             headers={"User-Agent": f"cs-mcp/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )
-        self.requests_sent = 0
 
     def __repr__(self) -> str:
         return f"CallScalerClient(base_url={self.base_url!r})"
@@ -123,7 +122,6 @@ class CallScalerClient:
         for attempt in range(self._retry.max_attempts):
             retry_in: float | None = None
             try:
-                self.requests_sent += 1
                 with anyio.fail_after(self._timeout):
                     response = await self._http.request(
                         method, path.lstrip("/"), params=query, json=body, headers=headers

@@ -153,7 +153,7 @@ def filters_of(query: ToolInput) -> list[tuple[Filter, Any]]:
         if value is None:
             continue
         for marker in info.metadata:
-            if isinstance(marker, Match | Contains | AtLeast | AtMost | Since | Before | NonZero):
+            if isinstance(marker, Filter):
                 pairs.append((marker, value))
     return pairs
 
