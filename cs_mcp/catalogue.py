@@ -54,7 +54,6 @@ class ListSpec:
 class ToolSpec:
     name: str
     toolset: str
-    title: str
     description: str
     method: str
     path: str
@@ -113,7 +112,6 @@ def _tool(toolset: str, entry: dict[str, Any]) -> ToolSpec:
     listing = entry.get("list")
     known = {
         "name",
-        "title",
         "description",
         "endpoint",
         "role",
@@ -127,7 +125,6 @@ def _tool(toolset: str, entry: dict[str, Any]) -> ToolSpec:
     return ToolSpec(
         name=entry["name"],
         toolset=toolset,
-        title=entry["title"],
         description=" ".join(entry["description"].split()),
         method=method,
         path=path,
@@ -167,10 +164,8 @@ def capabilities_spec() -> ToolSpec:
     return ToolSpec(
         name="get_capabilities",
         toolset="(always)",
-        title="What this server can do",
         description=(
-            "Describe this cs_mcp server: role, toolsets, sandbox or live, which tools are hidden and why, "
-            "confirmation mode, caps and output budget. Call it first when unsure whether a tool exists."
+            "This server's role, toolsets, mode, hidden tools and why, confirmation, caps and budget."
         ),
         method="",
         path="",

@@ -79,7 +79,7 @@ STEPS = [
     Step(
         "Last week's calls by source",
         "get_call_analytics",
-        lambda r: {"group_by": ["source"], "start_date": _week_ago(), "metrics": ["count", "avg_duration"]},
+        lambda r: {"group_by": ["source"], "since": _week_ago(), "metrics": ["count", "avg_duration"]},
     ),
 ]
 

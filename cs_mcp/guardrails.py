@@ -64,7 +64,7 @@ class ConfirmedInput(ToolInput):
     """Base of the arguments of every tool that needs confirmation."""
 
     confirmation_token: Annotated[
-        str | None, Field(max_length=100, description="from the preview; only once the user agreed")
+        str | None, Field(max_length=100, description="from the preview, once the user agreed")
     ] = None
 
 
@@ -270,8 +270,8 @@ DESCRIPTIONS = {
     ConfirmMode.TOKEN: "Needs the user's OK: the first call only previews and returns a confirmation_token; "
     "show the preview, and only if they agree call again with the same arguments and the token.",
     ConfirmMode.ELICIT: "The user is asked to confirm before anything happens.",
-    ConfirmMode.AUTO: "Needs the user's OK: asked directly if the client can; otherwise the first call only "
-    "previews and returns a confirmation_token to pass back, with the same arguments, once they agree.",
+    ConfirmMode.AUTO: "Needs the user's OK: asked directly, or the first call previews and returns a "
+    "confirmation_token to pass back, same arguments, once they agree.",
 }
 
 

@@ -52,7 +52,9 @@ class ToolCall:
     def rest(self, params: BaseModel, *, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
         """Arguments that are not path parameters, ready to send as query or body."""
         in_path = set(_PATH_PARAM.findall(self.spec.path))
-        return params.model_dump(mode="json", exclude_none=True, exclude=in_path | set(exclude))
+        return params.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude=in_path | set(exclude)
+        )
 
     async def fetch_list(
         self, params: BaseModel, *, query: dict[str, Any] | None = None

@@ -2,10 +2,11 @@
 
 Pydantic's schemas carry a title on every property, `anyOf [X, null]` for every optional field and
 `$defs` indirection; none of it tells a model anything. Input schemas keep what guides a model (types,
-enums, formats, patterns, ranges, defaults, short descriptions); length limits stay enforced by the
-input models, with clear errors, but are not published. Output schemas keep the shape (property
-names and types at the top, nested objects by type) and the untrusted-text marks; results are sent
-with `exclude_none`, so optional fields are simply absent.
+enums, formats, patterns, ranges, short descriptions); length limits stay enforced by the input
+models, with clear errors, but are not published, and conventions every list shares (default page
+size, sort spelling, date ranges) are said once in the server instructions. Output schemas keep the
+shape (property names and types at the top, nested objects and arrays by type) and the
+untrusted-text marks; results are sent with `exclude_none`, so optional fields are simply absent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cs_mcp.models import UNTRUSTED_NOTE, Untrusted
 
 _ALWAYS_DROPPED = frozenset({"title"})
 _INPUT_DROPPED = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
+_KEY_ORDER = {"description": 0, "type": 1}
 _JSON_TYPES: dict[Any, str] = {
     str: "string",
     int: "integer",
@@ -80,7 +82,8 @@ def _compact_input(node: Any) -> Any:
         return node
     node = _without_null(node)
     out = {}
-    for key, value in node.items():
+    # "description" then "type" first: the tokenizer joins the punctuation around them a little better.
+    for key, value in sorted(node.items(), key=lambda item: _KEY_ORDER.get(item[0], len(_KEY_ORDER))):
         if key in _ALWAYS_DROPPED or key in _INPUT_DROPPED or (key == "default" and value is None):
             continue
         if key == "type" and "enum" in node:  # the enum's values already say it
@@ -95,8 +98,12 @@ def _compact_input(node: Any) -> Any:
 def input_schema(model: type[BaseModel]) -> dict[str, Any]:
     # Unknown arguments are refused by the input model with a clear error; publishing
     # additionalProperties=false would cost every session five tokens a tool to say the same.
+    # The model's docstring is for engineers; the tool's description speaks to the assistant.
     schema = _compact_input(_resolve(model.model_json_schema(mode="validation")))
     schema.pop("additionalProperties", None)
+    schema.pop("description", None)
+    if not schema.get("properties"):
+        schema.pop("properties", None)  # a tool without arguments: {"type": "object"} says it all
     return schema
 
 
@@ -106,7 +113,7 @@ def _output_field(annotation: Any, metadata: tuple[Any, ...] = ()) -> dict[str, 
     if origin is Annotated:
         return _output_field(args[0], (*metadata, *args[1:]))
     if any(isinstance(marker, Untrusted) for marker in metadata):
-        return {"type": "string", "description": UNTRUSTED_NOTE}
+        return {"description": UNTRUSTED_NOTE, "type": "string"}
     if origin in (Union, UnionType):
         members = [arg for arg in args if arg is not type(None)]
         # A real union's common ground is "some JSON value".
@@ -114,10 +121,9 @@ def _output_field(annotation: Any, metadata: tuple[Any, ...] = ()) -> dict[str, 
     if origin is Literal:
         return {"enum": list(args)}
     if origin in (list, tuple, set, frozenset) or annotation in (list, tuple):
+        # Like nested objects, arrays go by type; their items are spelled out only to mark untrusted text.
         items = _output_field(args[0]) if args else {}
-        return (
-            {"type": "array", "items": items} if items not in ({}, {"type": "object"}) else {"type": "array"}
-        )
+        return {"type": "array", "items": items} if "properties" in items else {"type": "array"}
     if origin is dict or annotation is dict:
         return {"type": "object"}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -141,5 +147,6 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     properties = {
         name: _output_field(field.annotation, tuple(field.metadata))
         for name, field in model.model_fields.items()
+        if not field.exclude  # text-only advice (see Page.note)
     }
     return {"type": "object", "properties": properties}

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from cs_mcp.models import ToolInput, is_untrusted
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
+DEFAULT_PAGE_SIZE = 20
 UNTRUSTED_OPEN, UNTRUSTED_CLOSE = "⟦untrusted: ", "⟧"
 
 
@@ -113,22 +114,45 @@ class NonZero:
 Filter = Match | Contains | AtLeast | AtMost | Since | Before | NonZero
 
 
-# The sort pattern stays enforced by the model; the schema only says how to spell a descending sort.
-_SORT_SCHEMA = {"type": "string", "description": "-field: descending"}
+# How to spell a sort is said once, in the server instructions, and again by the error a wrong
+# spelling gets; the schema says only that it is a string.
+_SORT_SCHEMA = {"type": "string"}
+
+
+def _sort_spelling(value: Any) -> Any:
+    """Accept the spellings models reach for: `-name`, `name desc`, `name:desc`, `name asc`."""
+    if not isinstance(value, str):
+        return value
+    field, _, order = value.strip().replace(":", " ").partition(" ")
+    order = order.strip().lower()
+    if order in ("desc", "descending"):
+        return "-" + field
+    return field if order in ("asc", "ascending") else value
 
 
 class PageQuery(ToolInput):
     """Paging arguments every list tool shares."""
 
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    # The default page size and what `fields` names are said once, in the server instructions; the
+    # schema publishes the hard maximum (a page of none is refused with a clear error, unpublished).
+    limit: Annotated[
+        int,
+        Field(ge=1, le=100, json_schema_extra=lambda schema: schema.pop("default", None)),
+        WithJsonSchema({"type": "integer", "maximum": 100}),
+    ] = DEFAULT_PAGE_SIZE
     cursor: Annotated[str | None, Field(max_length=300)] = None
-    fields: Annotated[list[str] | None, Field(max_length=20, description="extra item fields")] = None
+    fields: Annotated[list[str] | None, Field(max_length=20), WithJsonSchema({"type": "array"})] = None
 
 
 class ListQuery(PageQuery):
     """Paging and sorting arguments of the lists cs_mcp pages itself."""
 
-    sort: Annotated[str | None, Field(pattern=r"^-?[a-z_]{1,40}$"), WithJsonSchema(_SORT_SCHEMA)] = None
+    sort: Annotated[
+        str | None,
+        BeforeValidator(_sort_spelling),
+        Field(pattern=r"^-?[a-z_]{1,40}$"),
+        WithJsonSchema(_SORT_SCHEMA),
+    ] = None
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -138,7 +162,9 @@ class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None = None
     summary: dict[str, Any] = Field(default_factory=dict, description="computed over all matching items")
-    note: str | None = Field(None, description="what was left out and how to get it")
+    # A shorter page than asked for shows in the data (fewer items, a next_cursor), so why it is short
+    # is advice for the assistant: in the text only, not in structuredContent or the schema.
+    note: str | None = Field(None, exclude=True)
 
 
 class QueryError(ValueError):
@@ -234,7 +260,9 @@ def build_page(
     if sort:
         field = sort.lstrip("-")
         if field not in sortable:
-            raise QueryError(f"cannot sort by {field!r}: use one of {', '.join(sortable)}")
+            raise QueryError(
+                f"cannot sort by {field!r}: use one of {', '.join(sortable)}; -field sorts descending"
+            )
         matching.sort(key=_sort_key(field), reverse=sort.startswith("-"))
     offset = decode_cursor(query.cursor, query)
     extra_fields = set(query.fields or ())
@@ -365,7 +393,8 @@ def _fields(model: BaseModel) -> Iterable[tuple[str, str]]:
 def render(model: BaseModel) -> str:
     """A compact text rendering of a result: one `key: value` line per fact, one line per list item.
 
-    Untrusted text is fenced with ⟦untrusted: …⟧ so an assistant reads it as data.
+    Untrusted text is fenced with ⟦untrusted: …⟧ so an assistant reads it as data. Fields excluded from
+    the structured result (advice such as Page.note) close the text.
     """
     lines: list[str] = []
     for name, value in _fields(model):
@@ -375,4 +404,7 @@ def render(model: BaseModel) -> str:
             lines.extend("- " + "; ".join(f"{k}={v}" for k, v in _fields(item)) for item in attribute)
         else:
             lines.append(f"{name}: {value}")
+    for name, field in type(model).model_fields.items():
+        if field.exclude and (advice := getattr(model, name)) is not None:
+            lines.append(f"{name}: {advice}")
     return "\n".join(lines)

@@ -17,7 +17,6 @@ def tool_rows(settings: Settings) -> list[dict[str, object]]:
             "guardrail": spec.guardrail,
             "confirm": spec.needs_confirmation,
             "endpoint": spec.endpoint,
-            "title": spec.title,
         }
         for spec in catalogue.visible(settings)
     ]

@@ -37,15 +37,15 @@ async def report(server: StdioServerParameters) -> str:
             "get_call_analytics",
             group_by=["source"],
             metrics=["count", "qualified_pct"],
-            start_date=start.isoformat(),
-            end_date=end.isoformat(),
+            since=start.isoformat(),
+            before=end.isoformat(),
         )
         by_status = await call(
             client,
             "get_call_analytics",
             group_by=["status"],
-            start_date=start.isoformat(),
-            end_date=end.isoformat(),
+            since=start.isoformat(),
+            before=end.isoformat(),
         )
         silent = await call(client, "list_numbers", has_calls=False, limit=10)
     lines = [f"# Calls {start} to {end}", "", "| source | calls | qualified % |", "|---|---|---|"]

@@ -107,6 +107,34 @@ async def test_pages_together_are_all_matches_without_duplicates(sandbox: Sandbo
     assert calls == sorted(calls, reverse=True)
 
 
+@pytest.mark.parametrize("spelling", ["total_calls desc", "total_calls:DESC", "total_calls descending"])
+async def test_sort_takes_the_spellings_models_reach_for(connect: Connect, spelling: str) -> None:
+    async with connect() as client:
+        canonical = await call(client, "list_numbers", limit=10, sort="-total_calls")
+        assert [i["id"] for i in (await call(client, "list_numbers", limit=10, sort=spelling))["items"]] == [
+            i["id"] for i in canonical["items"]
+        ]
+        ascending = await call(client, "list_numbers", limit=100, sort="total_calls asc")
+        calls = [i["total_calls"] for i in ascending["items"]]
+        assert calls == sorted(calls) and calls != sorted(calls, reverse=True)
+        # An unknown field names the ones that work and how to reverse them; an unparseable one is refused.
+        error = await call_error(client, "list_numbers", sort="popularity desc")
+        assert "total_calls" in error and "-field" in error
+        assert "sort" in await call_error(client, "list_numbers", sort="total calls; drop table")
+
+
+async def test_a_wrong_argument_name_is_answered_with_the_real_ones(
+    sandbox: Sandbox, connect: Connect
+) -> None:
+    sent = len(sandbox.requests)
+    async with connect() as client:
+        error = await call_error(
+            client, "get_number_stats", number_id=numbers(sandbox)[0]["id"], start_date="2026-01-01"
+        )
+    assert "`start_date` is not an argument" in error and "since" in error and "before" in error
+    assert len(sandbox.requests) == sent
+
+
 async def test_cursor_from_another_query_is_refused(connect: Connect) -> None:
     async with connect() as client:
         first = await call(client, "list_numbers", limit=3)
@@ -208,7 +236,7 @@ async def test_number_stats_agree_with_state(sandbox: Sandbox, connect: Connect)
     ]
     async with connect() as client:
         overall = await call(client, "get_number_stats", number_id=target["id"])
-        window = await call(client, "get_number_stats", number_id=target["id"], start_date=start)
+        window = await call(client, "get_number_stats", number_id=target["id"], since=start)
         error = await call_error(client, "get_number_stats", number_id="not-a-uuid")
     assert overall["number_id"] == target["id"]
     assert overall["total_calls"] == target["total_calls"]

@@ -59,9 +59,7 @@ FlowVersionPage = Page[FlowVersion]
 
 
 class ListCallFlows(ListQuery):
-    contains: Annotated[str | None, Field(max_length=60, description="in the name"), Contains(("name",))] = (
-        None
-    )
+    contains: Annotated[str | None, Field(max_length=60), Contains(("name",))] = None
     has_numbers: Annotated[bool | None, NonZero("number_count")] = None
     updated_since: Annotated[Day | None, Since("updated_at")] = None
 
@@ -77,13 +75,11 @@ class ListFlowVersions(ListQuery):
 
 class GetCallFlow(ToolInput):
     call_flow_id: Id
-    include_config: Annotated[bool, Field(description="the whole config_json, if it fits")] = False
+    include_config: bool = False
     path: Annotated[
         str | None, Field(max_length=200, description="one part, by outline labels: steps[1].options.2[0]")
     ] = None
-    compare_to: Annotated[Version | None, Field(description="an older version: list what changed since")] = (
-        None
-    )
+    compare_to: Version | None = None
 
 
 class CreateCallFlow(ToolInput):

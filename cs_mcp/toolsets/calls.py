@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.handlers import ToolCall
-from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
 from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, project, text_room
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
@@ -28,8 +28,8 @@ SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
 class CallQuery(ToolInput):
     """The API's call filters; list_calls and get_call_analytics share them."""
 
-    start_date: Day | None = None
-    end_date: Annotated[Day | None, Field(description="exclusive")] = None
+    since: SinceDate = None
+    before: BeforeDate = None
     status: CallStatus | None = None
     direction: Direction | None = None
     source: Annotated[str | None, Field(max_length=40, description="e.g. google, facebook, direct")] = None
@@ -46,15 +46,17 @@ class CallQuery(ToolInput):
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
-        if self.start_date and self.end_date and self.end_date <= self.start_date:
-            raise ValueError("end_date must be after start_date (it is exclusive)")
+        if self.since and self.before and self.before <= self.since:
+            raise ValueError("before must be after since (it is exclusive)")
         for low, high in (("min_duration", "max_duration"), ("min_ai_score", "max_ai_score")):
             if (a := getattr(self, low)) is not None and (b := getattr(self, high)) is not None and a > b:
                 raise ValueError(f"{low} must not exceed {high}")
         return self
 
     def api_filters(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True, include=set(CallQuery.model_fields))
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, include=set(CallQuery.model_fields)
+        )
 
 
 class ListCalls(CallQuery, PageQuery):

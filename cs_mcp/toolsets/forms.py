@@ -26,15 +26,13 @@ FormPage = Page[FormItem]
 
 
 class ListForms(ListQuery):
-    name: Annotated[
-        str | None, Field(max_length=60, description="in the form's name"), Contains(("name",))
-    ] = None
+    name: Annotated[str | None, Field(max_length=60), Contains(("name",))] = None
     has_submissions: Annotated[bool | None, NonZero("submission_count")] = None
 
 
 class GetForm(ToolInput):
     form_id: Id
-    recent: Annotated[int, Field(ge=0, le=20, description="recent submissions to show")] = 5
+    recent: Annotated[int, Field(ge=0, le=20)] = 5
 
 
 class Submission(BaseModel):

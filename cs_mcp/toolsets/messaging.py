@@ -50,10 +50,8 @@ class ListConversations(ListQuery):
     ] = None
     tracking_number: Annotated[str | None, Field(max_length=20), Contains(("tracking_number",))] = None
     unread: Annotated[bool | None, NonZero("unread")] = None
-    since: Annotated[Day | None, Field(description="last message on or after"), Since("last_message_at")] = (
-        None
-    )
-    before: Annotated[Day | None, Field(description="last message before"), Before("last_message_at")] = None
+    since: Annotated[Day | None, Since("last_message_at")] = None
+    before: Annotated[Day | None, Before("last_message_at")] = None
 
 
 class Text(ApiObject):
@@ -68,7 +66,7 @@ TextPage = Page[Text]
 
 
 class GetTextThread(ListQuery):
-    contact: Annotated[Phone, Field(description="the other party's number")]
+    contact: Phone
     direction: Annotated[Literal["inbound", "outbound"] | None, Match("direction")] = None
     since: Annotated[Day | None, Since("created_at")] = None
     before: Annotated[Day | None, Before("created_at")] = None

@@ -36,9 +36,7 @@ NumberGroupPage = Page[NumberGroup]
 
 
 class ListNumberGroups(ListQuery):
-    contains: Annotated[str | None, Field(max_length=60, description="in the name"), Contains(("name",))] = (
-        None
-    )
+    contains: Annotated[str | None, Field(max_length=60), Contains(("name",))] = None
 
 
 # Groups are small: a status filter and the summary answer the usual questions (each field costs tokens).

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
-from cs_mcp.models import ApiObject, Day, Id, Name, Phone, ToolInput
+from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
 from cs_mcp.summaries import (
     Contains,
     ListQuery,
@@ -69,7 +69,7 @@ class ListNumbers(ListQuery):
 
 
 class GetNumber(ToolInput):
-    number: Annotated[str, Field(min_length=1, max_length=120, description="id, E.164 number or exact name")]
+    number: Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class NoArguments(ToolInput):
@@ -87,8 +87,8 @@ class BulkStats(ApiObject):
 
 class NumberStatsInput(ToolInput):
     number_id: Id
-    start_date: Annotated[Day | None, Field(description="inclusive")] = None
-    end_date: Annotated[Day | None, Field(description="exclusive")] = None
+    since: SinceDate = None
+    before: BeforeDate = None
 
 
 class DayCount(ApiObject):

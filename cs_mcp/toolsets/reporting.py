@@ -53,7 +53,7 @@ class AnalyticsQuery(CallQuery):
         list[GroupField], Field(default_factory=list, max_length=3, description="none: totals only")
     ]
     metrics: Annotated[list[Metric], Field(default_factory=lambda: ["count"], min_length=1, max_length=6)]
-    limit: Annotated[int, Field(ge=1, le=200, description="rows")] = 50
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
 class AnalyticsRow(ApiObject):
