@@ -9,7 +9,8 @@ from mcp.server import MCPServer
 
 from cs_mcp.sandbox import SANDBOX_KEYS
 
-server = MCPServer("passthrough")
+# Logs at WARNING like cs_mcp: the SDK default (INFO) writes a line per request and would slow the floor.
+server = MCPServer("passthrough", log_level="WARNING")
 api = httpx.AsyncClient(base_url=sys.argv[1], headers={"Authorization": f"Bearer {SANDBOX_KEYS['viewer']}"})
 
 
