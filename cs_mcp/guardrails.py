@@ -223,26 +223,40 @@ def _redacted(value: Any) -> Any:
 
 @dataclass
 class AuditRecord:
+    """One write-tool call's audit lines: `started` just before the API is asked to act (so a crash in the
+    middle still leaves a trace), then the outcome, both carrying the same `call` id."""
+
     tool: str
     arguments: dict[str, Any]
     principal: str
+    log: AuditLog | None = None  # None: a read, or no audit log configured
     confirmation: str = NOT_REQUIRED
     outcome: str = "done"
     detail: str | None = None
-    time: str = field(default_factory=lambda: _stamp(time.time()))
+    call: str = field(default_factory=lambda: secrets.token_hex(6))
 
-    def entry(self) -> dict[str, Any]:
+    def started(self) -> None:
+        """Say, durably, that the API is about to be asked to act."""
+        self._write("started")
+
+    def finish(self) -> None:
+        self._write(self.outcome)
+
+    def _write(self, outcome: str) -> None:
+        if self.log is None:
+            return
         entry = {
-            "time": self.time,
+            "time": _stamp(time.time()),
+            "call": self.call,
             "tool": self.tool,
             "arguments": _redacted(self.arguments),
             "principal": self.principal,
             "confirmation": self.confirmation,
-            "outcome": self.outcome,
+            "outcome": outcome,
         }
-        if self.detail:
-            entry["reason" if self.outcome == "refused" else "message"] = redact(self.detail)
-        return entry
+        if self.detail and outcome == self.outcome:
+            entry["reason" if outcome == "refused" else "message"] = redact(self.detail)
+        self.log.write(entry)
 
 
 # ---------------------------------------------------------------------------------------------- reconciliation
@@ -467,9 +481,8 @@ class Guardrails:
         act: Callable[[ToolCall, BaseModel], Awaitable[BaseModel]],
         prepared: Prepared | None = None,
         consent: ElicitationResult[Approve] | None = None,
-        record: AuditRecord | None = None,
     ) -> BaseModel:
-        record = record or AuditRecord(call.spec.name, {}, "")
+        record = call.audit or AuditRecord(call.spec.name, {}, "")
         if prepared is None:  # called outside the MCP tool entry point: no elicitation possible
             prepared = Prepared(how=self.confirmation_for(call.spec, call.ctx))
         record.confirmation = prepared.how
@@ -553,6 +566,8 @@ class Guardrails:
         """Act once. Never repeated here: a lost answer is reconciled (or reported), not retried."""
         undo = self._reserve(call.spec.name, params)
         message = "Done: " + preview.action
+        if call.audit is not None:
+            call.audit.started()
         try:
             result = await act(call, params)
         except WriteOutcomeUnknown as lost:
@@ -598,7 +613,8 @@ class Guardrails:
         self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None
     ) -> Iterator[AuditRecord]:
         """Record one write tool call: who, what, how it was confirmed and what came of it."""
-        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx))
+        log = self.audit_log if spec.writes else None
+        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), log)
         try:
             yield record
         except ToolError as exc:
@@ -610,5 +626,13 @@ class Guardrails:
             record.outcome, record.detail = "error", type(exc).__name__
             raise
         finally:
-            if self.audit_log is not None and spec.writes:
-                self.audit_log.write(record.entry())
+            record.finish()
+
+    def audit_hidden(
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None, reason: str
+    ) -> None:
+        """A write tool this server hides was called anyway: refused before anything, and on the record."""
+        if spec.writes:
+            record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), self.audit_log)
+            record.outcome, record.detail = "refused", reason
+            record.finish()

@@ -21,7 +21,7 @@ from cs_mcp.summaries import ListQuery, build_page
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
-    from cs_mcp.guardrails import Guardrails
+    from cs_mcp.guardrails import AuditRecord, Guardrails
 
 logger = logging.getLogger("cs_mcp.handlers")
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -36,6 +36,7 @@ class ToolCall:
     settings: Settings
     guardrails: Guardrails
     ctx: Context | None = None
+    audit: AuditRecord | None = None
 
     async def progress(self, done: float, total: float, message: str) -> None:
         """Progress for clients that asked for it (sent only with a progress token); never fails a call."""

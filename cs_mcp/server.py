@@ -31,7 +31,7 @@ from cs_mcp.catalogue import ToolSpec
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
-from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
+from cs_mcp.guardrails import Approve, AuditRecord, GuardrailError, Guardrails, Prepared
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.secrets import contains_secret, redact
@@ -94,9 +94,16 @@ class Runner:
         self.settings = settings
         self.make_api = make_api
 
-    def _call(self, spec: ToolSpec, ctx: Context | None, state: AppState) -> handlers.ToolCall:
+    def _call(
+        self, spec: ToolSpec, ctx: Context | None, state: AppState, audit: AuditRecord | None = None
+    ) -> handlers.ToolCall:
         return handlers.ToolCall(
-            spec=spec, api=state.api, settings=self.settings, guardrails=state.guardrails, ctx=ctx
+            spec=spec,
+            api=state.api,
+            settings=self.settings,
+            guardrails=state.guardrails,
+            ctx=ctx,
+            audit=audit,
         )
 
     async def prepare(
@@ -134,14 +141,13 @@ class Runner:
                 params = spec.input_model.model_validate(arguments)
             except ValidationError as exc:
                 raise ToolError(format_validation_error(spec.name, spec.input_model, exc)) from None
-            call = self._call(spec, ctx, state)
+            call = self._call(spec, ctx, state, record)
             handler = handlers.handler_for(spec)
             try:
-                if spec.needs_confirmation:
-                    result = await state.guardrails.confirm_then(
-                        call, params, handler, prepared, consent, record
-                    )
+                if spec.needs_confirmation:  # says "started" itself, once the user has agreed
+                    result = await state.guardrails.confirm_then(call, params, handler, prepared, consent)
                 else:
+                    record.started()
                     result = await handler(call, params)
             except Exception as exc:
                 message = self.failure_message(spec, exc)
@@ -282,15 +288,17 @@ def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
 class CallScalerServer(MCPServer[AppState]):
     """An MCPServer that explains, rather than denies knowing, a catalogue tool the settings hide."""
 
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, guardrails: Guardrails, **kwargs: Any) -> None:
         self.cs_settings = settings
+        self.guardrails = guardrails
         super().__init__(**kwargs)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         if self._tool_manager.get_tool(name) is None:
             spec = catalogue.by_name().get(name)
             reason = catalogue.hidden_reason(spec, self.cs_settings) if spec else None
-            if reason:
+            if spec and reason:
+                self.guardrails.audit_hidden(spec, arguments, context, f"hidden: it {reason}")
                 raise ToolError(f"{name} is not available here: it {reason}. Nothing was sent.")
         return await super().call_tool(name, arguments, context)
 
@@ -322,6 +330,7 @@ def build_server(
     tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(settings)]
     server = CallScalerServer(
         settings,
+        guardrails,
         name="cs-mcp",
         title="CallScaler",
         version=__version__,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +18,10 @@ from pydantic import BaseModel
 from cs_mcp import guardrails as guardrails_module
 from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import AuditLog, GuardrailError, Guardrails
-from cs_mcp.sandbox import Sandbox, SandboxTransport
+from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
 from tests.conftest import call, call_error
 from tests.test_guardrails import Answers, FakeClock, a_number, an_available, open_client, owned, sent
+from tests.test_transports import free_port
 
 pytestmark = pytest.mark.anyio
 DAY = 86400
@@ -211,22 +216,45 @@ async def test_audit_log_records_every_write_call_and_no_secret(sandbox: Sandbox
         await call(client, "release_number", number_id=number["id"], confirmation_token=token)
     lines = audit_lines(path)
     summary = [(line["tool"], line["confirmation"], line["outcome"]) for line in lines]
+    # "started" goes down just before the API is asked to act; calls that never got that far have none.
     assert summary == [
+        ("update_number", "not_required", "started"),
         ("update_number", "not_required", "done"),
         ("release_number", "elicitation", "declined"),
         ("purchase_number", "elicitation", "refused"),
+        ("update_number", "not_required", "started"),
         ("update_number", "not_required", "error"),
         ("release_number", "token", "needs_confirmation"),
+        ("release_number", "token", "started"),
         ("release_number", "token", "done"),
     ]
-    assert "cap of 0 purchases per day" in lines[2]["reason"]
-    assert "404" in lines[3]["message"] or "not found" in lines[3]["message"].lower()
+    calls = [line["call"] for line in lines]
+    assert calls[0] == calls[1] and calls[4] == calls[5] and calls[7] == calls[8]
+    assert len(set(calls)) == 6, "one id per tool call"
+    assert "cap of 0 purchases per day" in lines[3]["reason"]
+    assert "404" in lines[5]["message"] or "not found" in lines[5]["message"].lower()
     assert lines[0]["arguments"] == {"number_id": number["id"], "name": "Audited"}
-    assert lines[5]["arguments"]["confirmation_token"] == "[redacted]"
+    assert lines[8]["arguments"]["confirmation_token"] == "[redacted]"
     assert all(line["time"].endswith("Z") for line in lines)
     text = path.read_text()
     assert token not in text and "cs_key_sandbox" not in text
     assert not owned(sandbox, number["id"])
+
+
+async def test_a_hidden_write_tool_called_anyway_is_refused_on_the_record(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    settings = Settings.for_sandbox("viewer", audit_log=path)
+    number = a_number(sandbox)
+    async with open_client(sandbox, settings=settings) as client:
+        error = await call_error(client, "release_number", number_id=number["id"])
+        await call_error(client, "get_nothing")  # not a catalogue tool: nothing to audit
+    assert "needs the manager role" in error
+    [line] = audit_lines(path)
+    assert (line["tool"], line["outcome"]) == ("release_number", "refused")
+    assert "manager role" in line["reason"] and line["arguments"] == {"number_id": number["id"]}
+    assert owned(sandbox, number["id"]) and not [r for r in sandbox.requests if r.method != "GET"]
 
 
 async def test_audit_is_off_by_default(
@@ -264,3 +292,69 @@ def test_audit_writes_each_line_whole_in_one_append(tmp_path: Path, monkeypatch:
     earlier, *ours = (json.loads(line) for line in path.read_text().splitlines())
     assert earlier == {"earlier": "line"} and [line["n"] for line in ours] == [0, 1, 2]
     assert path.stat().st_mode & 0o077 == 0  # created owner-only
+
+
+def test_a_server_killed_mid_write_leaves_the_started_line(tmp_path: Path) -> None:
+    """kill -9 while the API is still working on an update: the log says it was sent, with no outcome."""
+    port, path = free_port(), tmp_path / "audit.jsonl"
+    api = f"http://127.0.0.1:{port}/api/v1"
+    slow_writes = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cs_mcp",
+            "sandbox",
+            "--port",
+            str(port),
+            "--fault",
+            "latency=60s:method=PATCH",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    server = None
+    try:
+        number_id = _first_number_id(api)
+        env = {**os.environ, "CALLSCALER_API_KEY": SANDBOX_KEYS["manager"]}
+        argv = ["serve", "--base-url", api, "--role", "manager", "--audit-log", str(path)]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cs_mcp", *argv], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env
+        )
+        hello = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        }
+        update = {"name": "update_number", "arguments": {"number_id": number_id, "name": "Never answered"}}
+        for message in (
+            {"id": 1, "method": "initialize", "params": hello},
+            {"method": "notifications/initialized"},
+            {"id": 2, "method": "tools/call", "params": update},
+        ):
+            assert server.stdin is not None
+            server.stdin.write((json.dumps({"jsonrpc": "2.0", **message}) + "\n").encode())
+            server.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not (path.exists() and path.read_text()):
+            assert time.monotonic() < deadline, "no started line while the write was in flight"
+            time.sleep(0.05)
+        server.kill()
+        server.wait(timeout=10)
+        [line] = audit_lines(path)
+        assert (line["tool"], line["outcome"]) == ("update_number", "started")
+        assert line["arguments"] == {"number_id": number_id, "name": "Never answered"}
+    finally:
+        for process in (server, slow_writes):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _first_number_id(api: str) -> str:
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['viewer']}"}
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.get(f"{api}/numbers", headers=headers, timeout=5).json()["data"]["numbers"][0]["id"]
+        except httpx.ConnectError:
+            assert time.monotonic() < deadline, "the sandbox did not start listening"
+            time.sleep(0.05)
