@@ -17,8 +17,9 @@ How a confirmed tool is confirmed (`Guardrails.confirmation_for`):
 Either way, before acting the preview is computed again: if the target changed since the user saw
 it, nothing happens. Caps (`--max-purchases-per-day`, `--max-sms-per-hour`, `--max-sms-recipients`)
 are checked in the preview and counted at act time (a slot is reserved before the request, so
-parallel calls cannot overshoot). A write whose answer was lost is never repeated; a purchase is
-reconciled against GET /numbers. Every write call is appended to the audit log, if configured.
+parallel calls cannot overshoot). A write whose answer was lost is never repeated; a purchase or an
+SMS is reconciled (its toolset's `reconcile_<tool>`: GET /numbers, the thread). Every write call is
+appended to the audit log, if configured.
 """
 
 from __future__ import annotations
@@ -257,23 +258,6 @@ class AuditRecord:
         if self.detail and outcome == self.outcome:
             entry["reason" if outcome == "refused" else "message"] = redact(self.detail)
         self.log.write(entry)
-
-
-# ---------------------------------------------------------------------------------------------- reconciliation
-
-
-async def _reconcile_purchase(call: ToolCall, params: Any) -> BaseModel | None:
-    """After a lost purchase answer: the number, if GET /numbers now lists it."""
-    data = await call.api.get("/numbers")
-    numbers = data.get("numbers", []) if isinstance(data, dict) else []
-    found = next((n for n in numbers if n.get("phone_number") == params.phone_number), None)
-    return call.spec.output_model.model_validate(found) if found else None
-
-
-# Tool -> how to learn whether a write whose answer was lost took effect (result, or None if it did not).
-RECONCILERS: dict[str, Callable[[ToolCall, Any], Awaitable[BaseModel | None]]] = {
-    "purchase_number": _reconcile_purchase,
-}
 
 
 # ---------------------------------------------------------------------------------------------- guardrails
@@ -564,6 +548,10 @@ class Guardrails:
         preview: Preview,
     ) -> Confirmable[Any]:
         """Act once. Never repeated here: a lost answer is reconciled (or reported), not retried."""
+        from cs_mcp.handlers import reconciler_for
+
+        reconciler = reconciler_for(call.spec)
+        snapshot = await reconciler.snapshot(call, params) if reconciler and reconciler.snapshot else None
         undo = self._reserve(call.spec.name, params)
         message = "Done: " + preview.action
         if call.audit is not None:
@@ -571,11 +559,10 @@ class Guardrails:
         try:
             result = await act(call, params)
         except WriteOutcomeUnknown as lost:
-            reconcile = RECONCILERS.get(call.spec.name)
-            if reconcile is None:
+            if reconciler is None:
                 raise
             try:
-                found = await reconcile(call, params)
+                found = await reconciler.check(call, params, snapshot)
             except CallScalerError:
                 raise lost from None
             if found is None:

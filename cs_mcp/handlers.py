@@ -109,14 +109,14 @@ async def list_items(
 GENERIC = {"call": call, "list": list_items}
 
 
-def toolset_function(spec: ToolSpec, name: str) -> Any:
+def toolset_function(spec: ToolSpec, name: str, *, required: bool = True) -> Any:
     import importlib
 
     module = importlib.import_module(
         f"cs_mcp.toolsets.{spec.toolset if spec.toolset != '(always)' else 'capabilities'}"
     )
     function = getattr(module, name, None)
-    if function is None:
+    if function is None and required:
         raise LookupError(
             f"cs_mcp.toolsets.{spec.toolset} has no function {name} (named by tool {spec.name})"
         )
@@ -130,3 +130,22 @@ def handler_for(spec: ToolSpec) -> Any:
 async def preview_for(call: ToolCall, params: BaseModel) -> Any:
     """What a confirmed tool would do: its toolset's `preview_<handler>` function."""
     return await toolset_function(call.spec, f"preview_{call.spec.handler}")(call, params)
+
+
+@dataclass(frozen=True)
+class Reconciler:
+    """How to learn whether a write whose answer was lost took effect, from the toolset's functions.
+
+    `snapshot_<handler>(call, params)`, optional, notes what is there just before acting;
+    `reconcile_<handler>(call, params, snapshot)` returns the result if the write took effect, else None.
+    """
+
+    snapshot: Any
+    check: Any
+
+
+def reconciler_for(spec: ToolSpec) -> Reconciler | None:
+    check = toolset_function(spec, f"reconcile_{spec.handler}", required=False)
+    if check is None:
+        return None
+    return Reconciler(toolset_function(spec, f"snapshot_{spec.handler}", required=False), check)

@@ -166,15 +166,47 @@ async def test_rate_limited_purchase_is_retried_and_bought_once(sandbox: Sandbox
     assert sum(n["phone_number"] == phone for n in sandbox.state["numbers"]) == 1
 
 
-async def test_sms_whose_answer_is_lost_is_not_resent(sandbox: Sandbox) -> None:
+def texts_with(sandbox: Sandbox, body: str) -> int:
+    return sum(t["body"] == body for t in sandbox.state["texts"])
+
+
+async def test_sms_whose_answer_is_lost_is_checked_in_the_thread_not_resent(sandbox: Sandbox) -> None:
+    """`drop`: the API sends the text, then the connection breaks; the thread shows it went, once."""
     sandbox.faults.add("drop", method="POST", path="/texts")
     sender = sms_sender(sandbox)
     async with open_client(sandbox, answers=Answers("accept")) as client:
-        error = await call_error(
+        answer = await call(
             client, "send_sms", from_number=sender, to_number="+15125550103", body="Running late"
         )
-    assert "not retried" in error and "at most once" in error
-    assert sent(sandbox, "POST", "/texts") == 1
+    assert answer["status"] == "done" and answer["result"]["body"] == "Running late"
+    assert "answer was lost" in answer["message"] and "happened once" in answer["message"]
+    assert sent(sandbox, "POST", "/texts") == 1 and texts_with(sandbox, "Running late") == 1
+
+
+async def test_sms_that_timed_out_before_sending_is_reported_not_sent_despite_an_identical_earlier_one(
+    sandbox: Sandbox,
+) -> None:
+    """The same words went to the same person earlier; the check must not take that one for this one."""
+    sender = sms_sender(sandbox)
+    arguments = {"from_number": sender, "to_number": "+15125550104", "body": "Your table is ready"}
+    async with open_client(sandbox, answers=Answers("accept"), transport=ShortReads(sandbox)) as client:
+        assert (await call(client, "send_sms", **arguments))["status"] == "done"
+        sandbox.faults.add("timeout", seconds=5, method="POST", path="/texts")
+        error = await call_error(client, "send_sms", **arguments)
+    assert "did NOT happen" in error and "not retried" in error
+    assert sent(sandbox, "POST", "/texts") == 2 and texts_with(sandbox, "Your table is ready") == 1
+
+
+async def test_a_repeated_sms_whose_answer_is_lost_is_found_as_the_new_one(sandbox: Sandbox) -> None:
+    sender = sms_sender(sandbox)
+    arguments = {"from_number": sender, "to_number": "+15125550105", "body": "See you at 5"}
+    async with open_client(sandbox, answers=Answers("accept")) as client:
+        first = await call(client, "send_sms", **arguments)
+        sandbox.faults.add("drop", method="POST", path="/texts")
+        second = await call(client, "send_sms", **arguments)
+    assert second["status"] == "done" and "happened once" in second["message"]
+    assert second["result"]["id"] != first["result"]["id"]
+    assert sent(sandbox, "POST", "/texts") == 2 and texts_with(sandbox, "See you at 5") == 2
 
 
 async def test_deleting_a_flow_in_use_explains_the_409(sandbox: Sandbox) -> None:

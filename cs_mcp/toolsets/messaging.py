@@ -139,6 +139,31 @@ async def preview_send_sms(call: ToolCall, params: SendSms) -> Preview:
     )
 
 
+async def _same_texts(call: ToolCall, params: SendSms) -> dict[str, dict]:
+    """Outbound texts in the thread with the recipient that carry this sender and body, by id."""
+    data = await call.api.get("/texts", {"contact": params.to_number})
+    texts = data.get("texts", []) if isinstance(data, dict) else []
+    return {
+        str(t.get("id")): t
+        for t in texts
+        if t.get("direction") == "outbound"
+        and t.get("from_number") == params.from_number
+        and (t.get("body") or "").strip() == params.body.strip()
+    }
+
+
+async def snapshot_send_sms(call: ToolCall, params: SendSms) -> set[str]:
+    """Just before sending: the identical texts already in the thread (a repeat of an earlier message
+    must not be mistaken for this one)."""
+    return set(await _same_texts(call, params))
+
+
+async def reconcile_send_sms(call: ToolCall, params: SendSms, before: set[str]) -> Text | None:
+    """After a lost answer: the text, if the thread now holds an identical one it did not hold before."""
+    new = [text for ident, text in (await _same_texts(call, params)).items() if ident not in before]
+    return Text.model_validate(new[-1]) if new else None
+
+
 async def send_sms(call: ToolCall, params: SendSms) -> Text:
     body = params.model_dump(mode="json", exclude={"confirmation_token"})
     data = await call.api.request("POST", "/texts", json_body=body)

@@ -272,6 +272,14 @@ async def purchase_number(call: ToolCall, params: PurchaseNumber) -> Number:
     return Number.model_validate(data.get("number", data))
 
 
+async def reconcile_purchase_number(call: ToolCall, params: PurchaseNumber, _snapshot: None) -> Number | None:
+    """After a lost purchase answer: the number, if GET /numbers now lists it."""
+    data = await call.api.get("/numbers")
+    numbers = data.get("numbers", []) if isinstance(data, dict) else []
+    found = next((n for n in numbers if n.get("phone_number") == params.phone_number), None)
+    return Number.model_validate(found) if found else None
+
+
 async def _calls_last_30_days(call: ToolCall, number_id: str) -> int | None:
     start = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
     stats = await call.api.get(f"/numbers/{number_id}/stats", {"start_date": start})
