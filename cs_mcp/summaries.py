@@ -268,7 +268,7 @@ def build_page(
     extra_fields = set(query.fields or ())
     known = set(item_model.model_fields)
 
-    def page_of(size: int, note: str | None) -> Page[ItemT]:
+    def page_of(size: int) -> Page[ItemT]:
         window = matching[offset : offset + size]
         chosen = [
             item_model.model_validate({k: v for k, v in raw.items() if k in known or k in extra_fields})
@@ -280,19 +280,30 @@ def build_page(
             items=chosen,
             next_cursor=encode_cursor(end, query) if end < len(matching) else None,
             summary=summarise(matching, count_by, sums),
-            note=note,
+            note=page_note(window, query, size),
         )
 
-    page = page_of(query.limit, None)
+    page = page_of(query.limit)
     size = query.limit
     while size > 1 and estimate_result_tokens(page) > budget_tokens:
         size = max(1, size // 2)
-        page = page_of(
-            size,
-            f"showing {size} of the {query.limit} asked for, to stay within the output budget; "
-            "pass next_cursor for more, or ask for fewer fields",
-        )
+        page = page_of(size)
     return page
+
+
+def page_note(raw_items: Sequence[Mapping[str, Any]], query: PageQuery, size: int) -> str | None:
+    """What a page's text adds: why it is shorter than asked, and `fields=` names no item carries."""
+    notes = []
+    if size < query.limit:
+        notes.append(
+            f"showing {size} of the {query.limit} asked for, to stay within the output budget; "
+            "pass next_cursor for more, or ask for fewer fields"
+        )
+    carried = {key for item in raw_items for key in item}
+    missing = [name for name in query.fields or () if name not in carried]
+    if missing and carried:
+        notes.append(f"no item has {', '.join(missing)}; these items carry {', '.join(sorted(carried))}")
+    return "; ".join(notes) or None
 
 
 # --- Token budget -------------------------------------------------------------------------------------

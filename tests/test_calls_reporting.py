@@ -159,6 +159,19 @@ async def test_list_calls_search_and_bad_ranges(big: Sandbox) -> None:
     assert "before" in backwards and "min_ai_score" in scores
 
 
+async def test_list_calls_fields_add_call_fields_and_name_the_missing(big: Sandbox) -> None:
+    async with connect(big) as client:
+        result = await client.call_tool("list_calls", {"limit": 5, "fields": ["utm_campaign", "mood"]})
+    assert not result.is_error, result.content[0].text
+    by_id = {c["id"]: c for c in big.state["calls"]}
+    items = result.structured_content["items"]
+    assert len(items) == 5 and all(i.get("utm_campaign") == by_id[i["id"]].get("utm_campaign") for i in items)
+    assert any(i.get("utm_campaign") for i in items), (
+        "the field is really there, not just absent on both sides"
+    )
+    assert "no item has mood" in result.content[0].text
+
+
 async def test_list_calls_shrinks_the_page_to_the_budget(big: Sandbox, expected: Expected) -> None:
     async with connect(big, max_output_tokens=1500) as client:
         result = await client.call_tool("list_calls", {"limit": 100})

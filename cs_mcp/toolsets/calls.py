@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
-from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, project, text_room
+from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, page_note, project, text_room
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
@@ -140,10 +140,7 @@ async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
             items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in raw],
             next_cursor=(data.get("next_cursor") if data.get("has_more", True) else None) or None,
             summary=summary,
-            note=None
-            if size == params.limit
-            else f"showing {size} of the {params.limit} asked for, to stay within the output budget; "
-            "pass next_cursor for more",
+            note=page_note(raw, params, size),
         )
 
     return await fit_budget(call.settings.max_output_tokens, params.limit, page_of)
