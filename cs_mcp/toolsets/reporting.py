@@ -42,10 +42,16 @@ class DashboardQuery(ToolInput):
 
 
 class Dashboard(ApiObject):
-    """All the API's figures come through (answered, missed, top_sources...); these are the headline."""
+    """The dashboard's documented figures; anything else the API adds comes through too."""
 
     period: str | None = None
     total_calls: int | None = None
+    answered: int | None = None
+    missed: int | None = None
+    qualified: int | None = None
+    avg_duration_seconds: float | None = None
+    top_sources: list[dict[str, Any]] | None = None
+    top_numbers: list[dict[str, Any]] | None = None
 
 
 class AnalyticsQuery(CallQuery):
