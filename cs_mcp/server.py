@@ -75,7 +75,9 @@ def format_validation_error(tool: str, model: type[BaseModel], exc: ValidationEr
             # Name the real arguments: a model guessing `start_date` learns that it is `since` here.
             takes = ", ".join(model.model_fields) if len(error["loc"]) == 1 else ""
             message = (
-                f"is not an argument of this tool (it takes {takes})" if takes else "is not a known field here"
+                f"is not an argument of this tool (it takes {takes})"
+                if takes
+                else "is not a known field here"
             )
         elif error["type"] == "missing":
             message = "is required"
