@@ -141,7 +141,14 @@ class PageQuery(ToolInput):
         WithJsonSchema({"type": "integer", "maximum": 100}),
     ] = DEFAULT_PAGE_SIZE
     cursor: Annotated[str | None, Field(max_length=300)] = None
-    fields: Annotated[list[str] | None, Field(max_length=20), WithJsonSchema({"type": "array"})] = None
+    fields: Annotated[
+        list[str] | None,
+        BeforeValidator(
+            lambda v: v.replace(",", " ").split() if isinstance(v, str) else v
+        ),  # "a,b" works too
+        Field(max_length=20),
+        WithJsonSchema({"type": "array"}),
+    ] = None
 
 
 class ListQuery(PageQuery):

@@ -129,11 +129,13 @@ async def test_fields_adds_item_fields_and_names_the_ones_no_item_has(
     async with connect() as client:
         plain = await call(client, "list_numbers", limit=5)
         result = await client.call_tool("list_numbers", {"limit": 5, "fields": ["created_at", "popularity"]})
+        as_text = await call(client, "list_numbers", limit=5, fields="created_at, popularity")
     wide = result.structured_content
     assert "created_at" not in plain["items"][0]
     by_id = {n["id"]: n for n in numbers(sandbox)}
     assert all(item["created_at"] == by_id[item["id"]]["created_at"] for item in wide["items"])
     assert all("popularity" not in item for item in wide["items"])
+    assert as_text["items"] == wide["items"], "a comma-separated string names the same fields"
     text = result.content[0].text
     assert "no item has popularity" in text and "tcr_sw_state" in text.rsplit("these items carry", 1)[1]
     assert "note" not in wide
