@@ -182,14 +182,14 @@ class StdioServer:
         )
         self.last_id = 0
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(compact({"jsonrpc": "2.0", **message}).encode() + b"\n")
         self.process.stdin.flush()
 
     def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         self.last_id += 1
-        self._send({"id": self.last_id, "method": method, "params": params or {}})
+        self.send({"id": self.last_id, "method": method, "params": params or {}})
         assert self.process.stdout is not None
         while line := self.process.stdout.readline():
             reply = json.loads(line)
@@ -205,7 +205,7 @@ class StdioServer:
         result = self.request(
             "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
         )
-        self._send({"method": "notifications/initialized"})
+        self.send({"method": "notifications/initialized"})
         return str(result.get("instructions") or "")
 
     def call(self, tool: str, arguments: dict[str, Any] | None = None) -> Any:

@@ -81,6 +81,8 @@ def format_validation_error(tool: str, model: type[BaseModel], exc: ValidationEr
             )
         elif error["type"] == "missing":
             message = "is required"
+        elif error["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
         problems.append(f"`{where}` {message}")
     return (
         f"Invalid arguments for {tool}: "

