@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cs_mcp.config import Role, Settings
+from cs_mcp.config import Settings
+from cs_mcp.spec import TOOLSETS, Role
 
 # Installed wheels carry the specs inside the package; a source checkout keeps them at the top.
 _SPEC_DIRS = (Path(__file__).parent / "tool_specs", Path(__file__).parent.parent / "tool_specs")
@@ -26,17 +27,6 @@ GUARDRAILS = ("read", "write", "destructive", "costly", "outbound")
 # Guardrail classes whose tools a human must confirm before they act.
 CONFIRMED = frozenset({"destructive", "costly", "outbound"})
 HINTS = ("read_only", "destructive", "idempotent", "open_world")
-TOOLSETS = (
-    "numbers",
-    "call_flows",
-    "messaging",
-    "number_groups",
-    "number_pools",
-    "voicemails",
-    "forms",
-    "calls",
-    "reporting",
-)
 
 
 @dataclass(frozen=True)

@@ -10,44 +10,16 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
+from cs_mcp.spec import TOOLSETS, ConfirmMode, Role
 
 DEFAULT_BASE_URL = "https://callscaler.com/api/v1"
 SANDBOX_BASE_URL = "http://sandbox.invalid/api/v1"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class Role(IntEnum):
-    """CallScaler app roles, ordered so that `role >= Role.MANAGER` reads naturally."""
-
-    VIEWER = 1
-    MANAGER = 2
-    ADMIN = 3
-    OWNER = 4
-
-    @classmethod
-    def parse(cls, text: str) -> Role:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            names = ", ".join(r.label for r in cls)
-            raise ConfigError(f"unknown role {text!r}: use one of {names}") from None
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-class ConfirmMode:
-    AUTO = "auto"
-    ELICIT = "elicit"
-    TOKEN = "token"
-    ALL = (AUTO, ELICIT, TOKEN)
 
 
 @dataclass(frozen=True)
@@ -78,7 +50,7 @@ class Settings:
     @classmethod
     def for_sandbox(cls, role: Role | str = Role.VIEWER, **overrides: object) -> Settings:
         """Settings for the embedded sandbox, as `--sandbox --role R` gives them."""
-        role = Role.parse(role) if isinstance(role, str) else role
+        role = parse_role(role) if isinstance(role, str) else role
         values: dict[str, object] = {
             "api_key": Secret(f"cs_key_sandbox_{role.label}"),
             "base_url": SANDBOX_BASE_URL,
@@ -87,6 +59,13 @@ class Settings:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role.parse(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _flag(value: str | None) -> bool:
@@ -111,8 +90,6 @@ def _base_url(text: str) -> str:
 
 
 def _toolsets(text: str | None) -> frozenset[str] | None:
-    from cs_mcp.catalogue import TOOLSETS
-
     if not text or text.strip().lower() == "all":
         return None
     names = frozenset(part.strip() for part in text.split(",") if part.strip())
@@ -157,7 +134,7 @@ def settings_from(
         value = getattr(args, option, None)
         return value if value is not None else env.get(variable)
 
-    role = Role.parse(pick("role", "CALLSCALER_ROLE") or "viewer")
+    role = parse_role(pick("role", "CALLSCALER_ROLE") or "viewer")
     sandbox = bool(getattr(args, "sandbox", None)) or _flag(env.get("CS_MCP_SANDBOX"))
     read_only = bool(getattr(args, "read_only", None)) or _flag(env.get("CS_MCP_READ_ONLY"))
     scale = _positive_int("--sandbox-scale", pick("sandbox_scale", "CS_MCP_SANDBOX_SCALE") or 1, maximum=1000)
