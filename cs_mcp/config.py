@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
-from cs_mcp.spec import TOOLSETS, ConfirmMode, Role
+from cs_mcp.spec import ALWAYS, TOOLSETS, ConfirmMode, Role, ToolSpec
 
 DEFAULT_BASE_URL = "https://callscaler.com/api/v1"
 SANDBOX_BASE_URL = "http://sandbox.invalid/api/v1"
@@ -59,6 +59,18 @@ class Settings:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def hidden_reason(self, spec: ToolSpec) -> str | None:
+        """Why these settings hide the tool (a clause), or None when it is visible."""
+        if spec.toolset == ALWAYS:
+            return None
+        if self.role < spec.role:
+            return f"it needs the {spec.role.label} role (this server runs as {self.role.label})"
+        if self.toolsets is not None and spec.toolset not in self.toolsets:
+            return f"toolset {spec.toolset} is not enabled"
+        if self.read_only and spec.writes:
+            return "it changes data, and the server is read-only"
+        return None
 
 
 def parse_role(text: str) -> Role:

@@ -1,22 +1,23 @@
 """The generic tool handlers most catalogue entries use, and the context every handler receives.
 
-A handler is `async (call: ToolCall, params: <input model>) -> <output model>`. Entries name one of
-the generic handlers here (`call`, `list`) or a function in their toolset's module.
+A handler is `async (call: ToolCall, params: <input model>) -> <output model>`. A tool uses `call`
+(or `list_items`, for list tools) unless its toolset module's `TOOLS` table gives its own.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from cs_mcp.catalogue import ToolSpec
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
-from cs_mcp.summaries import ListQuery, build_page
+from cs_mcp.spec import ToolSpec
+from cs_mcp.summaries import ListQuery, build_page, page_item_model
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -37,6 +38,7 @@ class ToolCall:
     guardrails: Guardrails
     ctx: Context | None = None
     audit: AuditRecord | None = None
+    catalogue: Sequence[ToolSpec] = field(default_factory=tuple)  # every tool, for get_capabilities
 
     async def progress(self, done: float, total: float, message: str) -> None:
         """Progress for clients that asked for it (sent only with a progress token); never fails a call."""
@@ -74,7 +76,7 @@ async def call(call: ToolCall, params: BaseModel) -> BaseModel:
     else:
         body = call.rest(params)
         data = await call.api.request(call.spec.method, call.path(params), json_body=body or None)
-    key = call.spec.extra.get("result")
+    key = call.spec.result_key
     if key and isinstance(data, dict) and key in data:
         data = data[key]
     return call.spec.output_model.model_validate(data)
@@ -93,7 +95,8 @@ async def list_items(
         await call.progress(0, 2, f"fetching {listing.items}")
         items = await call.fetch_list(params)
     await call.progress(1, 2, f"summarising {len(items)} {listing.items}")
-    item_model = call.spec.output_model.model_fields["items"].annotation.__args__[0]  # type: ignore[union-attr]
+    item_model = page_item_model(call.spec.output_model)
+    assert item_model is not None  # the catalogue checks list tools' outputs at load
     return build_page(
         items,
         params,
@@ -104,48 +107,3 @@ async def list_items(
         default_sort=listing.default_sort,
         budget_tokens=call.settings.max_output_tokens,
     )
-
-
-GENERIC = {"call": call, "list": list_items}
-
-
-def toolset_function(spec: ToolSpec, name: str, *, required: bool = True) -> Any:
-    import importlib
-
-    module = importlib.import_module(
-        f"cs_mcp.toolsets.{spec.toolset if spec.toolset != '(always)' else 'capabilities'}"
-    )
-    function = getattr(module, name, None)
-    if function is None and required:
-        raise LookupError(
-            f"cs_mcp.toolsets.{spec.toolset} has no function {name} (named by tool {spec.name})"
-        )
-    return function
-
-
-def handler_for(spec: ToolSpec) -> Any:
-    return GENERIC.get(spec.handler) or toolset_function(spec, spec.handler)
-
-
-async def preview_for(call: ToolCall, params: BaseModel) -> Any:
-    """What a confirmed tool would do: its toolset's `preview_<handler>` function."""
-    return await toolset_function(call.spec, f"preview_{call.spec.handler}")(call, params)
-
-
-@dataclass(frozen=True)
-class Reconciler:
-    """How to learn whether a write whose answer was lost took effect, from the toolset's functions.
-
-    `snapshot_<handler>(call, params)`, optional, notes what is there just before acting;
-    `reconcile_<handler>(call, params, snapshot)` returns the result if the write took effect, else None.
-    """
-
-    snapshot: Any
-    check: Any
-
-
-def reconciler_for(spec: ToolSpec) -> Reconciler | None:
-    check = toolset_function(spec, f"reconcile_{spec.handler}", required=False)
-    if check is None:
-        return None
-    return Reconciler(toolset_function(spec, f"snapshot_{spec.handler}", required=False), check)

@@ -19,15 +19,15 @@ from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.toolsets.voicemails import RECORDING_URI
 
 if TYPE_CHECKING:
-    from cs_mcp.server import Runner
+    from cs_mcp.runner import Runner
 
 INVENTORY_STATUSES = ("active", "paused", "all")
 
 
 async def _tool_text(runner: Runner, ctx: Context, tool: str, arguments: dict[str, Any]) -> str:
     spec = catalogue.by_name()[tool]
-    if reason := catalogue.hidden_reason(spec, runner.settings):
-        raise ResourceError(f"this resource reads {tool}, which {reason}")
+    if reason := runner.settings.hidden_reason(spec):
+        raise ResourceError(f"this resource reads {tool}, which is hidden: {reason}")
     try:
         result = await runner.run(spec, ctx, ctx.request_context.lifespan_context, arguments)
     except ToolError as exc:
@@ -68,8 +68,10 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
     )
     async def voicemail_recording(voicemail_id: str, ctx: Context) -> bytes:
         spec = catalogue.by_name()["get_voicemail_recording"]
-        if reason := catalogue.hidden_reason(spec, runner.settings):
-            raise ResourceError(f"this resource is the audio of get_voicemail_recording, which {reason}")
+        if reason := runner.settings.hidden_reason(spec):
+            raise ResourceError(
+                f"this resource is the audio of get_voicemail_recording, which is hidden: {reason}"
+            )
         try:
             UUID(voicemail_id)
             raw = await ctx.request_context.lifespan_context.api.get_raw(

@@ -93,6 +93,8 @@ class ListSpec:
     sum: tuple[str, ...] = ()
     sortable: tuple[str, ...] = ()
     default_sort: str | None = None
+    # Fields the API's items carry beyond those the page item declares, that the list may sort or count by.
+    api_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
@@ -189,6 +189,26 @@ def filters_of(query: ToolInput) -> list[tuple[Filter, Any]]:
             if isinstance(marker, Filter):
                 pairs.append((marker, value))
     return pairs
+
+
+def filtered_fields(query_model: type[BaseModel]) -> set[str]:
+    """The item fields a list query's filters read."""
+    fields: set[str] = set()
+    for info in query_model.model_fields.values():
+        for marker in info.metadata:
+            if isinstance(marker, Contains):
+                fields.update(marker.fields)
+            elif isinstance(marker, Filter):
+                fields.add(marker.field)
+    return fields
+
+
+def page_item_model(output_model: type[BaseModel]) -> type[BaseModel] | None:
+    """The item model of a `Page[Item]` output, or None when the output is not a page."""
+    items = output_model.model_fields.get("items")
+    args = get_args(items.annotation) if items is not None else ()
+    item = args[0] if args else None
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 def _fingerprint(query: ToolInput) -> str:

@@ -15,7 +15,7 @@ def tool_rows(settings: Settings) -> list[dict[str, object]]:
             "toolset": spec.toolset,
             "role": spec.role.label,
             "guardrail": spec.guardrail,
-            "confirm": spec.needs_confirmation,
+            "confirm": spec.confirmed,
             "endpoint": spec.endpoint,
         }
         for spec in catalogue.visible(settings)
@@ -38,7 +38,7 @@ def markdown_table() -> str:
     """The README's catalogue table (a test keeps the README in step with it)."""
     lines = ["| tool | toolset | least role | guardrail | endpoint |", "|---|---|---|---|---|"]
     for spec in catalogue.load():
-        name = f"{spec.name}*" if spec.needs_confirmation else spec.name
+        name = f"{spec.name}*" if spec.confirmed else spec.name
         lines.append(f"| {name} | {spec.toolset} | {spec.role.label} | {spec.guardrail} | {spec.endpoint} |")
     return "\n".join(lines)
 

@@ -15,10 +15,15 @@ import pytest
 from mcp.client import Client
 
 from cs_mcp.config import Settings
+from cs_mcp.guardrails import Guardrails
 from cs_mcp.server import build_server
 
 if TYPE_CHECKING:
     from cs_mcp.sandbox import Sandbox
+
+
+async def no_sleep(_seconds: float) -> None:
+    """Stands in for the guardrails' wait before a reconciliation's second look: tests never sleep."""
 
 
 @pytest.fixture
@@ -45,7 +50,8 @@ def connect(sandbox: Sandbox) -> Connect:
         from cs_mcp.sandbox import SandboxTransport
 
         settings = Settings.for_sandbox(role, **overrides)
-        server = build_server(settings, transport=SandboxTransport(sandbox))
+        guardrails = Guardrails(settings, sleep=no_sleep)
+        server = build_server(settings, transport=SandboxTransport(sandbox), guardrails=guardrails)
         async with Client(server, **(client_options or {})) as client:
             yield client
 

@@ -16,9 +16,10 @@ import pytest
 from pydantic import BaseModel
 
 from benchmarks.run import StdioServer
-from cs_mcp import guardrails as guardrails_module
+from cs_mcp import catalogue
 from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import AuditLog, GuardrailError, Guardrails
+from cs_mcp.guardrails import audit as audit_module
 from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
 from tests.conftest import call, call_error
 from tests.test_guardrails import Answers, FakeClock, a_number, an_available, open_client, owned, sent
@@ -97,9 +98,10 @@ def test_recipient_cap_names_the_limit() -> None:
         to_number: list[str]
 
     guardrails = Guardrails(Settings.for_sandbox("manager", caps=Caps(sms_recipients=2)))
-    guardrails.check_caps("send_sms", ManyRecipients(to_number=["+15125550101", "+15125550102"]))
-    with pytest.raises(GuardrailError, match="3 recipients is over the cap of 2 recipients per send_sms"):
-        guardrails.check_caps("send_sms", ManyRecipients(to_number=["+15125550101"] * 3))
+    rule = catalogue.by_name()["send_sms"].cap
+    guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101", "+15125550102"]))
+    with pytest.raises(GuardrailError, match="3 recipients is over the cap of 2 recipients per call"):
+        guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101"] * 3))
 
 
 async def test_a_purchase_the_api_refused_does_not_use_up_the_cap(sandbox: Sandbox) -> None:
@@ -144,14 +146,21 @@ async def test_purchase_whose_answer_is_lost_is_reconciled_as_bought_once(sandbo
     assert sum(n["phone_number"] == phone for n in sandbox.state["numbers"]) == 1
 
 
-async def test_purchase_that_timed_out_before_acting_is_reported_not_bought(sandbox: Sandbox) -> None:
-    """`timeout`: the client gives up before the API acts; the check finds nothing, and nothing is retried."""
+async def test_purchase_that_timed_out_is_reported_unknown_and_keeps_its_cap_slot(sandbox: Sandbox) -> None:
+    """`timeout`: the client gives up before the API acts. Two checks find nothing, but a timeout proves
+    nothing: the answer is "unknown" (never "not done, try again"), nothing is retried, the slot stays used."""
     sandbox.faults.add("timeout", seconds=5, method="POST", path="/numbers/purchase")
-    async with open_client(sandbox, answers=Answers("accept"), transport=ShortReads(sandbox)) as client:
-        phone = await an_available(client)
+    settings = Settings.for_sandbox("manager", caps=Caps(purchases_per_day=1))
+    async with open_client(
+        sandbox, settings=settings, answers=Answers("accept"), transport=ShortReads(sandbox)
+    ) as client:
+        first, second = (await call(client, "search_available_numbers", area_code="813", limit=2))["numbers"]
         before = len(sandbox.state["numbers"])
-        error = await call_error(client, "purchase_number", phone_number=phone)
-    assert "did NOT happen" in error and "not retried" in error
+        error = await call_error(client, "purchase_number", phone_number=first["phone_number"])
+        capped = await call_error(client, "purchase_number", phone_number=second["phone_number"])
+    assert "OUTCOME UNKNOWN" in error and "not retried" in error and "most likely did not happen" in error
+    assert "try again" not in error.lower()
+    assert "cap of 1 purchases per day" in capped and "is reached" in capped
     assert sent(sandbox, "POST", "/numbers/purchase") == 1
     assert len(sandbox.state["numbers"]) == before
 
@@ -184,7 +193,7 @@ async def test_sms_whose_answer_is_lost_is_checked_in_the_thread_not_resent(sand
     assert sent(sandbox, "POST", "/texts") == 1 and texts_with(sandbox, "Running late") == 1
 
 
-async def test_sms_that_timed_out_before_sending_is_reported_not_sent_despite_an_identical_earlier_one(
+async def test_sms_that_timed_out_is_not_mistaken_for_an_identical_earlier_one(
     sandbox: Sandbox,
 ) -> None:
     """The same words went to the same person earlier; the check must not take that one for this one."""
@@ -194,7 +203,7 @@ async def test_sms_that_timed_out_before_sending_is_reported_not_sent_despite_an
         assert (await call(client, "send_sms", **arguments))["status"] == "done"
         sandbox.faults.add("timeout", seconds=5, method="POST", path="/texts")
         error = await call_error(client, "send_sms", **arguments)
-    assert "did NOT happen" in error and "not retried" in error
+    assert "OUTCOME UNKNOWN" in error and "not retried" in error and "most likely did not happen" in error
     assert sent(sandbox, "POST", "/texts") == 2 and texts_with(sandbox, "Your table is ready") == 1
 
 
@@ -304,8 +313,8 @@ def test_audit_writes_each_line_whole_in_one_append(tmp_path: Path, monkeypatch:
     log = AuditLog(path)
     writes: list[bytes] = []
     synced: list[int] = []
-    real_write = guardrails_module.os.write
-    real_fsync = guardrails_module.os.fsync
+    real_write = audit_module.os.write
+    real_fsync = audit_module.os.fsync
 
     def write(fd: int, data: bytes) -> int:
         writes.append(bytes(data))
@@ -315,8 +324,8 @@ def test_audit_writes_each_line_whole_in_one_append(tmp_path: Path, monkeypatch:
         synced.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr(guardrails_module.os, "write", write)
-    monkeypatch.setattr(guardrails_module.os, "fsync", fsync)
+    monkeypatch.setattr(audit_module.os, "write", write)
+    monkeypatch.setattr(audit_module.os, "fsync", fsync)
     path.write_text('{"earlier": "line"}\n')
     for n in range(3):
         log.write({"n": n, "text": "line\nbreak"})

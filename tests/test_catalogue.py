@@ -80,7 +80,7 @@ def test_catalogue_matches_spec_md() -> None:
                 toolset,
                 "manager",
             )
-    assert {s.name for s in specs.values() if s.needs_confirmation} == CONFIRMED
+    assert {s.name for s in specs.values() if s.confirmed} == CONFIRMED
 
 
 @pytest.mark.parametrize(

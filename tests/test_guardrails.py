@@ -20,7 +20,7 @@ from cs_mcp.config import ConfirmMode, Settings
 from cs_mcp.guardrails import TOKEN_TTL_SECONDS, Guardrails
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
-from tests.conftest import call, call_error
+from tests.conftest import call, call_error, no_sleep
 
 ERAS = ["legacy", "auto"]  # 2025-11-25 (initialize handshake) and 2026-07-28 (the SDK's default)
 
@@ -58,6 +58,7 @@ async def open_client(
     **overrides: Any,
 ) -> AsyncIterator[Client]:
     settings = settings or Settings.for_sandbox("manager", **overrides)
+    guardrails = guardrails or Guardrails(settings, sleep=no_sleep)
     server = build_server(settings, transport=transport or SandboxTransport(sandbox), guardrails=guardrails)
     options: dict[str, Any] = {"mode": mode}
     if answers is not None:
@@ -225,7 +226,7 @@ async def test_without_elicitation_the_first_call_only_previews(sandbox: Sandbox
 @pytest.mark.anyio
 async def test_token_bypass_attempts_all_fail(sandbox: Sandbox) -> None:
     clock = FakeClock()
-    guardrails = Guardrails(Settings.for_sandbox("manager"), clock=clock)
+    guardrails = Guardrails(Settings.for_sandbox("manager"), clock=clock, monotonic=clock)
     first, second = [n for n in sandbox.state["numbers"] if n.get("call_flow_id")][:2]
     async with open_client(sandbox, guardrails=guardrails) as client:
         phone = await an_available(client)
@@ -251,9 +252,9 @@ async def test_token_bypass_attempts_all_fail(sandbox: Sandbox) -> None:
             client, "release_number", number_id=first["id"], confirmation_token=late["confirmation_token"]
         )
     assert "not valid" in made_up
-    assert "another tool" in other_tool
-    assert "other arguments" in other_arguments
-    assert "not valid" in burned
+    assert "issued for purchase_number, not release_number" in other_tool
+    assert "other arguments" in other_arguments and "spent now" in other_arguments
+    assert "spent by an earlier call with other arguments" in burned and "without it" in burned
     assert "expired" in expired
     assert owned(sandbox, first["id"]) and owned(sandbox, second["id"])
     assert sent(sandbox, "DELETE", "/numbers/") == 0 and sent(sandbox, "POST", "/numbers/purchase") == 0
@@ -322,7 +323,7 @@ async def test_a_token_issued_to_one_session_is_refused_in_another(sandbox: Sand
         error = await call_error(
             client, "release_number", number_id=number["id"], confirmation_token=preview["confirmation_token"]
         )
-    assert "another tool or caller" in error and owned(sandbox, number["id"])
+    assert "another caller" in error and owned(sandbox, number["id"])
 
 
 @pytest.mark.anyio

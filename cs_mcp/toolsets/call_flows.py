@@ -21,9 +21,10 @@ from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 from cs_mcp import flows
 from cs_mcp.client import CallScalerClient
 from cs_mcp.errors import Conflict, NotFound
-from cs_mcp.guardrails import ConfirmedInput, Preview
+from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, Name, ToolInput
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, Since, estimate_result_tokens
 from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
 
@@ -417,3 +418,14 @@ async def delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Deleted:
         ) from None
     result = Deleted.model_validate(data if isinstance(data, dict) else {})
     return result.model_copy(update={"deleted": result.deleted is not False, "id": flow_id})
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_call_flow": ToolFunctions(handler=get_call_flow),
+    "create_call_flow": ToolFunctions(handler=create_call_flow),
+    "update_call_flow": ToolFunctions(handler=update_call_flow),
+    "duplicate_call_flow": ToolFunctions(handler=duplicate_call_flow),
+    "restore_call_flow_version": ToolFunctions(handler=restore_call_flow_version),
+    "delete_call_flow": ToolFunctions(handler=delete_call_flow, preview=preview_delete_call_flow),
+}

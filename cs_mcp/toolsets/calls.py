@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, page_note, project, text_room
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
@@ -167,3 +168,11 @@ async def get_call_transcription(call: ToolCall, params: CallId) -> Transcriptio
         characters=len(full or ""),
         note="cut to fit the output budget" if cut else (None if full else "this call has no transcription"),
     )
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "list_calls": ToolFunctions(handler=list_calls),
+    "get_call": ToolFunctions(handler=get_call),
+    "get_call_transcription": ToolFunctions(handler=get_call_transcription),
+}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from cs_mcp import catalogue
-from cs_mcp.guardrails import GuardrailError
+from cs_mcp.guardrails.preview import GuardrailError
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ToolInput
+from cs_mcp.spec import TOOLSETS
 
 
 class NoArguments(ToolInput):
@@ -28,8 +28,8 @@ class Capabilities(BaseModel):
 
 async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
     settings = call.settings
-    specs = catalogue.load()
-    hidden = {s.name: reason for s in specs if (reason := catalogue.hidden_reason(s, settings))}
+    specs = call.catalogue
+    hidden = {s.name: reason for s in specs if (reason := settings.hidden_reason(s))}
     confirmed = [s.name for s in specs if s.name not in hidden and call.guardrails.requires_confirmation(s)]
     try:  # how this very client is asked: elicitation, or tokens
         this_client = next(
@@ -40,7 +40,7 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
     return Capabilities(
         role=settings.role.label,
         mode="sandbox" if settings.sandbox else "live",
-        toolsets=sorted(settings.toolsets) if settings.toolsets else list(catalogue.TOOLSETS),
+        toolsets=sorted(settings.toolsets) if settings.toolsets else list(TOOLSETS),
         read_only=settings.read_only,
         tools=len(specs) - len(hidden),
         hidden=hidden,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, ToolInput, UntrustedText
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, NonZero, Page, clip
 
 SUBMISSION_CHARS = 300
@@ -94,3 +95,9 @@ async def get_form(call: ToolCall, params: GetForm) -> Form:
         summary=summary,
         submissions=recent[: params.recent],
     )
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_form": ToolFunctions(handler=get_form),
+}

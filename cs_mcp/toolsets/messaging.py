@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from cs_mcp import handlers
-from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
+from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Phone, SmsBody, UntrustedText
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Before, Contains, ListQuery, Match, NonZero, Page, Since
 
 # GSM 03.38: the basic set costs one unit a character, the extension set two (escape + char).
@@ -170,3 +171,12 @@ async def send_sms(call: ToolCall, params: SendSms) -> Text:
     if isinstance(data, dict):
         data = data.get("text", data.get("message", data))
     return Text.model_validate(data)
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_text_thread": ToolFunctions(handler=get_text_thread),
+    "send_sms": ToolFunctions(
+        handler=send_sms, preview=preview_send_sms, snapshot=snapshot_send_sms, reconcile=reconcile_send_sms
+    ),
+}

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from cs_mcp.guardrails import ConfirmedInput, Preview
+from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, Name, ToolInput
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, Match, Page
 from cs_mcp.toolsets.numbers import NumberPage, NumberStatus
 
@@ -162,3 +163,10 @@ async def preview_delete_number_group(call: ToolCall, params: DeleteNumberGroup)
 async def delete_number_group(call: ToolCall, params: DeleteNumberGroup) -> Removed:
     # Explicit rather than the generic handler, which would send the confirmation token as a body.
     return Removed.model_validate(await call.api.request("DELETE", f"/number-groups/{params.group_id}"))
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "delete_number_group": ToolFunctions(handler=delete_number_group, preview=preview_delete_number_group),
+    "add_number_group_members": ToolFunctions(handler=add_number_group_members),
+}

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, Name, Phone, ToolInput
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, Page, summarise
 from cs_mcp.toolsets.number_groups import MAX_NUMBER_IDS, MembershipChange, NumberIds, Removed, add_members
 from cs_mcp.toolsets.numbers import NumberItem
@@ -96,3 +97,10 @@ async def add_number_pool_numbers(call: ToolCall, params: AddPoolNumbers) -> Mem
     pool = await _pool(call, params.pool_id)
     path = f"/number-pools/{params.pool_id}/numbers"
     return await add_members(call, path, pool.get("numbers") or [], params.number_ids)
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_number_pool": ToolFunctions(handler=get_number_pool),
+    "add_number_pool_numbers": ToolFunctions(handler=add_number_pool_numbers),
+}

@@ -12,9 +12,10 @@ from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextConten
 from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
-from cs_mcp.guardrails import ConfirmedInput, GuardrailError, Preview
+from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import (
     Contains,
     ListQuery,
@@ -316,3 +317,15 @@ async def get_number_stats(call: ToolCall, params: NumberStatsInput) -> NumberSt
         stats.by_week = [WeekCount(week=week, calls=calls) for week, calls in sorted(weeks.items())]
         stats.by_day = None
     return stats
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_number": ToolFunctions(handler=get_number),
+    "get_number_stats": ToolFunctions(handler=get_number_stats),
+    "export_numbers_csv": ToolFunctions(handler=export_numbers_csv),
+    "purchase_number": ToolFunctions(
+        handler=purchase_number, preview=preview_purchase_number, reconcile=reconcile_purchase_number
+    ),
+    "release_number": ToolFunctions(handler=release_number, preview=preview_release_number),
+}

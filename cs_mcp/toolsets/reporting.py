@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from cs_mcp import handlers
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of, fit_budget
 from cs_mcp.toolsets.calls import CallQuery
 
@@ -138,3 +139,10 @@ async def list_webhook_deliveries(call: ToolCall, params: ListDeliveries) -> Bas
 
 def _kept(item: dict[str, Any], params: ListQuery) -> bool:
     return all(f.keep(item, wanted) for f, wanted in filters_of(params))
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_call_analytics": ToolFunctions(handler=get_call_analytics),
+    "list_webhook_deliveries": ToolFunctions(handler=list_webhook_deliveries),
+}

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import (
     Before,
     Contains,
@@ -130,3 +131,10 @@ async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallTo
         content=[TextContent(type="text", text=render(info)), media],
         structured_content=info.model_dump(mode="json", exclude_none=True),
     )
+
+
+# What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
+TOOLS = {
+    "get_voicemail": ToolFunctions(handler=get_voicemail),
+    "get_voicemail_recording": ToolFunctions(handler=get_voicemail_recording),
+}

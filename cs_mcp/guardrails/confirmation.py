@@ -1,0 +1,353 @@
+"""Confirmation: a human agrees to every purchase, release, deletion, SMS and risky reroute first.
+
+How a guarded tool is confirmed (`Guardrails.confirmation_for`):
+
+- **elicitation**: the client declared form elicitation (and `--confirm` is auto or elicit). The
+  tool's `prepare` resolver computes the preview and a single-use *ticket*; the `ask` resolver asks
+  the user through the SDK's `Resolve`/`Elicit` (a mid-call request on 2025-11-25, an
+  `InputRequiredResult` round on 2026-07-28). Only an accepted answer with `confirm` ticked acts, and
+  it redeems the ticket first, so a replayed or retried final round can never act twice.
+- **token**: any other client. The first call changes nothing and returns a preview plus a
+  `confirmation_token`: single-use, five minutes, bound to the tool, the exact arguments and the
+  principal. Token mode trusts the client to show the preview to a person.
+- **not required**: send_sms under `--no-confirm-sms`, and a routing change whose preview shows that
+  no call goes anywhere new.
+
+Either way, before acting the preview is computed again: if the target changed since the user saw
+it, nothing happens. Then `acting.WriteActor` sends the write once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit
+from pydantic import BaseModel, ValidationError
+
+from cs_mcp.config import Settings
+from cs_mcp.guardrails.acting import OutcomeUnknown, WriteActor
+from cs_mcp.guardrails.audit import NOT_REQUIRED, AuditLog, AuditRecord
+from cs_mcp.guardrails.caps import CapLedger
+from cs_mcp.guardrails.preview import TOKEN_ARGUMENT, Approve, Confirmable, GuardrailError, Preview
+from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS, PendingConfirmations, fingerprint, preview_fingerprint
+from cs_mcp.spec import ConfirmMode, ToolSpec
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
+    from cs_mcp.handlers import ToolCall
+
+ELICITATION, TOKEN = "elicitation", "token"
+
+# What a confirmed tool's description adds, by --confirm mode.
+DESCRIPTIONS = {
+    ConfirmMode.TOKEN: "Needs the user's OK: the first call only previews and returns a confirmation_token; "
+    "show the preview, and only if they agree call again with the same arguments and the token.",
+    ConfirmMode.ELICIT: "The user is asked to confirm before anything happens.",
+    ConfirmMode.AUTO: "Needs the user's OK: asked directly, or the first call previews and returns a "
+    "confirmation_token to pass back, same arguments, once they agree.",
+}
+ROUTING_PREFIX = "Sending calls to a new outside number, or moving numbers that take calls, "
+
+
+@dataclass
+class Prepared:
+    """What the `prepare` resolver found before the user is asked; the tool body acts on it."""
+
+    how: str = TOKEN
+    preview: Preview | None = None
+    ticket: str | None = None
+    error: Exception | None = None
+
+
+def arguments_of(params: BaseModel) -> str:
+    return fingerprint(params.model_dump(mode="json", exclude={TOKEN_ARGUMENT}))
+
+
+def _client_can_elicit(ctx: Context | None) -> bool:
+    """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
+    try:
+        capabilities = ctx.client_capabilities if ctx is not None else None
+    except (ValueError, AttributeError):  # no active request (a direct call, outside MCP)
+        return False
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+class Guardrails:
+    """Confirmation, caps and audit for one server process.
+
+    `clock` is wall time (cap windows and the times messages show); `monotonic` times token lifetimes;
+    `sleep` waits before a reconciliation's second look (tests pass their own)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.pending = PendingConfirmations(monotonic)
+        self.caps = CapLedger(settings.caps, clock)
+        self.actor = WriteActor(self.caps, sleep)
+        self._latest_ticket: dict[tuple[str, str, str], str] = {}
+        self._key_principal = fingerprint(settings.api_key.reveal())[:16]
+        self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
+
+    @staticmethod
+    def output_model(result_model: type[BaseModel]) -> type[BaseModel]:
+        return Confirmable[result_model]  # type: ignore[valid-type]
+
+    def requires_confirmation(self, spec: ToolSpec) -> bool:
+        """Whether the tool may ask the user (always, or for routing changes when they reroute calls)."""
+        return spec.guarded and (spec.guardrail != "outbound" or self.settings.confirm_sms)
+
+    def description_suffix(self, spec: ToolSpec) -> str:
+        if not self.requires_confirmation(spec):
+            return ""
+        how = DESCRIPTIONS[self.settings.confirm_mode]
+        return ROUTING_PREFIX + how[0].lower() + how[1:] if spec.guardrail == "routing" else how
+
+    def principal_for(self, ctx: Context | None) -> str:
+        """Who is calling: the API key, narrowed to the MCP session over HTTP (stdio serves one user).
+
+        The session id is issued and checked by the SDK's HTTP transport, so a caller cannot borrow
+        another session's tokens by sending its id. The 2026-07-28 era has no sessions: there the
+        principal is the key (and the server's bearer token) alone."""
+        session = None
+        try:
+            headers = ctx.headers if ctx is not None else None
+            session = headers.get("mcp-session-id") if headers else None
+        except (ValueError, AttributeError):
+            pass
+        return fingerprint(f"{self._key_principal}|{session}")[:16] if session else self._key_principal
+
+    def confirmation_for(self, spec: ToolSpec, ctx: Context | None) -> str:
+        if not self.requires_confirmation(spec):
+            return NOT_REQUIRED
+        mode = self.settings.confirm_mode
+        if mode != ConfirmMode.TOKEN and _client_can_elicit(ctx):
+            return ELICITATION
+        if mode == ConfirmMode.ELICIT:
+            raise GuardrailError(
+                f"{spec.name} needs the user's confirmation by elicitation (this server runs with --confirm elicit), "
+                "but this client does not support form elicitation. Nothing was done. Use a client that supports "
+                "elicitation, or ask the operator to run with --confirm auto (confirmation tokens)."
+            )
+        return TOKEN
+
+    # -- the two resolvers that run before an elicitation-confirmed tool's body
+
+    async def prepare(self, call: ToolCall, arguments: dict[str, Any]) -> Prepared:
+        """Failures are kept, not raised, so the tool body reports them through the runner's error
+        mapping (and the audit log)."""
+        prepared = Prepared()
+        try:
+            prepared.how = self.confirmation_for(call.spec, call.ctx)
+            if prepared.how != ELICITATION:
+                return prepared
+            try:
+                params = call.spec.input_model.model_validate(arguments)
+            except ValidationError:
+                return Prepared(how=prepared.how)  # the body reports the arguments' problems
+            prepared.preview = await self._preview(call, params)
+            if prepared.preview.required:
+                self.caps.check(call.spec.cap, params)
+                prepared.ticket = self._ticket_for(call, arguments_of(params), prepared.preview)
+        except Exception as exc:
+            prepared.error = exc
+        return prepared
+
+    @staticmethod
+    def question(prepared: Prepared) -> Elicit[Approve] | Prepared:
+        """The `ask` resolver: the question for the user, or (no question) the prepared state as is."""
+        if prepared.how != ELICITATION or prepared.ticket is None or prepared.preview is None:
+            return prepared
+        return Elicit(
+            f"Please confirm:\n{prepared.preview.describe()}\n"
+            f"Tick the box and accept to do this once; decline and nothing changes. (ref {prepared.ticket[:8]})",
+            Approve,
+        )
+
+    def _ticket_for(self, call: ToolCall, arguments: str, preview: Preview) -> str:
+        """The ticket the question names. A later round of the same call (2026-07-28) must ask the very
+        same question, so it reuses the still-pending ticket; a first round always gets a new one."""
+        principal = self.principal_for(call.ctx)
+        key = (principal, call.spec.name, arguments)
+        resuming = call.ctx is not None and (call.ctx.input_responses or call.ctx.request_state)
+        ticket = self._latest_ticket.get(key)
+        pending = self.pending.peek(ticket) if ticket and resuming else None
+        if pending is None or pending.preview != preview_fingerprint(preview):
+            ticket = self.pending.issue(call.spec.name, arguments, principal, preview)
+            self._latest_ticket[key] = ticket
+        assert ticket is not None
+        return ticket
+
+    # -- a write, through confirmation where the tool needs it
+
+    async def write(
+        self,
+        call: ToolCall,
+        params: BaseModel,
+        prepared: Prepared | None = None,
+        consent: ElicitationResult[Approve] | None = None,
+    ) -> BaseModel:
+        """Run a write tool: unguarded writes act at once; guarded ones answer a `Confirmable`."""
+        if not call.spec.guarded:
+            result, _ = await self.actor.act(call, params)
+            return result
+        record = call.audit
+        if prepared is None:  # called outside the MCP tool entry point: no elicitation possible
+            prepared = Prepared(how=self.confirmation_for(call.spec, call.ctx))
+        if record is not None:
+            record.confirmation = prepared.how
+        if prepared.error is not None:
+            raise prepared.error
+        if prepared.how == ELICITATION:
+            answer = await self._elicited(call, params, prepared, consent)
+        elif prepared.how == TOKEN:
+            answer = await self._tokened(call, params)
+        else:
+            answer = await self._act(call, params, await self._preview(call, params))
+        if record is not None:
+            record.outcome = answer.status
+        return answer
+
+    @staticmethod
+    async def _preview(call: ToolCall, params: BaseModel) -> Preview:
+        preview = call.spec.functions.preview
+        assert preview is not None  # the catalogue requires one on every guarded tool
+        result: Preview = await preview(call, params)
+        return result
+
+    async def _elicited(
+        self,
+        call: ToolCall,
+        params: BaseModel,
+        prepared: Prepared,
+        consent: ElicitationResult[Approve] | None,
+    ) -> Confirmable[Any]:
+        assert prepared.preview is not None
+        if prepared.ticket is None:  # a routing change that sends no call anywhere new: nothing to ask
+            return await self._act(call, params, await self._preview(call, params))
+        agreed = (
+            isinstance(consent, AcceptedElicitation)
+            and isinstance(consent.data, Approve)
+            and consent.data.agreed
+        )
+        if not agreed:
+            self.pending.discard(prepared.ticket)
+            action = getattr(consent, "action", None)
+            verb = (
+                "cancelled"
+                if action == "cancel"
+                else "declined"
+                if action == "decline"
+                else "did not tick the box"
+            )
+            return Confirmable[Any](
+                status="declined",
+                preview=prepared.preview,
+                message=f"The user {verb}: nothing was done. Don't retry unless the user asks for it again.",
+            )
+        pending = self.pending.redeem(
+            prepared.ticket, call.spec.name, arguments_of(params), self.principal_for(call.ctx)
+        )
+        preview = await self._preview(call, params)
+        if pending.preview != preview_fingerprint(preview):
+            raise GuardrailError(
+                "The target changed after the user was asked; nothing was done. It is now:\n"
+                f"{preview.describe()}\nCall again to ask the user about this."
+            )
+        return await self._act(call, params, preview)
+
+    async def _tokened(self, call: ToolCall, params: BaseModel) -> Confirmable[Any]:
+        token = getattr(params, TOKEN_ARGUMENT, None)
+        arguments = arguments_of(params)
+        principal = self.principal_for(call.ctx)
+        if not token:
+            preview = await self._preview(call, params)
+            if not preview.required:
+                return await self._act(call, params, preview)
+            self.caps.check(call.spec.cap, params)
+            return self._needs_confirmation(call, arguments, principal, preview)
+        # Redeemed before anything else: a bad token costs no API request, and a good one is gone at once.
+        pending = self.pending.redeem(token, call.spec.name, arguments, principal)
+        preview = await self._preview(call, params)
+        if pending.preview != preview_fingerprint(preview):
+            answer = self._needs_confirmation(call, arguments, principal, preview)
+            answer.message = (
+                "The target changed since the preview; nothing was done. Show this new preview to the user."
+            )
+            return answer
+        return await self._act(call, params, preview)
+
+    async def _act(self, call: ToolCall, params: BaseModel, preview: Preview) -> Confirmable[Any]:
+        result, reconciled = await self.actor.act(call, params)
+        message = (
+            f"Done, checked afterwards because CallScaler's answer was lost (it happened once): {preview.action}"
+            if reconciled
+            else "Done: " + preview.action
+        )
+        return self.output_model(call.spec.output_model)(
+            status="done", preview=preview, result=result, message=message
+        )
+
+    def _needs_confirmation(
+        self, call: ToolCall, arguments: str, principal: str, preview: Preview
+    ) -> Confirmable[Any]:
+        token = self.pending.issue(call.spec.name, arguments, principal, preview)
+        return Confirmable[Any](
+            status="needs_confirmation",
+            preview=preview,
+            confirmation_token=token,
+            message="Nothing was done yet. Show the preview to the user; only if they agree, call again with the "
+            f"same arguments and this token (single-use, valid {TOKEN_TTL_SECONDS // 60} minutes).",
+        )
+
+    # -- audit
+
+    @contextmanager
+    def audited(
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None
+    ) -> Iterator[AuditRecord]:
+        """Record one write tool call: who, what, how it was confirmed and what came of it."""
+        log = self.audit_log if spec.writes else None
+        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), log)
+        try:
+            yield record
+        except ToolError as exc:
+            # The runner re-raises every failure as a ToolError; what it replaced tells refusal from error.
+            cause = exc.__context__
+            record.outcome = (
+                "unknown"
+                if isinstance(cause, OutcomeUnknown)
+                else "refused"
+                if isinstance(cause, GuardrailError | ValidationError)
+                else "error"
+            )
+            record.detail = str(exc)
+            raise
+        except BaseException as exc:
+            record.outcome, record.detail = "error", type(exc).__name__
+            raise
+        finally:
+            record.finish()
+
+    def audit_hidden(
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None, reason: str
+    ) -> None:
+        """A write tool this server hides was called anyway: refused before anything, and on the record."""
+        if spec.writes:
+            record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), self.audit_log)
+            record.outcome, record.detail = "refused", reason
+            record.finish()

@@ -1,0 +1,185 @@
+"""Running one tool call end to end, whatever the transport: validate, guard, act, answer.
+
+`Runner.run` validates the arguments with the tool's own model (clear errors, nothing sent), runs the
+handler (writes through the guardrails), then sends back the typed result as `structuredContent`
+plus a compact text rendering, within the output budget. Any failure becomes a tool error
+(`isError: true`) with a message that says what to do; nothing a tool does can crash the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, ValidationError
+
+from cs_mcp.client import CallScalerClient
+from cs_mcp.config import Settings
+from cs_mcp.errors import CallScalerError, PermissionDenied
+from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
+from cs_mcp.handlers import ToolCall
+from cs_mcp.secrets import contains_secret, redact
+from cs_mcp.spec import ToolSpec
+from cs_mcp.summaries import QueryError, estimate_tokens, render
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
+logger = logging.getLogger("cs_mcp.runner")
+MODERN_PROTOCOL = "2026-07-28"
+
+
+@dataclass
+class AppState:
+    """What every call of one server shares: the API client (one connection pool) and the guardrails."""
+
+    api: CallScalerClient
+    guardrails: Guardrails
+
+
+def format_validation_error(tool: str, model: type[BaseModel], exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            # Name the real arguments: a model guessing `start_date` learns that it is `since` here.
+            takes = ", ".join(model.model_fields) if len(error["loc"]) == 1 else ""
+            message = (
+                f"is not an argument of this tool (it takes {takes})"
+                if takes
+                else "is not a known field here"
+            )
+        elif error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "value_error":  # our own validators' messages, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
+        problems.append(f"`{where}` {message}")
+    return (
+        f"Invalid arguments for {tool}: "
+        + "; ".join(problems)
+        + ". Nothing was sent; fix them and call again."
+    )
+
+
+class Runner:
+    """Runs catalogue tool calls for one server's settings."""
+
+    def __init__(self, settings: Settings, catalogue: Sequence[ToolSpec]) -> None:
+        self.settings = settings
+        self.catalogue = tuple(catalogue)
+
+    def _call(self, spec: ToolSpec, ctx: Context | None, state: AppState, audit: Any = None) -> ToolCall:
+        return ToolCall(
+            spec=spec,
+            api=state.api,
+            settings=self.settings,
+            guardrails=state.guardrails,
+            ctx=ctx,
+            audit=audit,
+            catalogue=self.catalogue,
+        )
+
+    async def prepare(
+        self, spec: ToolSpec, ctx: Context, state: AppState, arguments: dict[str, Any]
+    ) -> Prepared:
+        """Before the user is asked (elicitation): the preview and its single-use ticket."""
+        return await state.guardrails.prepare(self._call(spec, ctx, state), arguments)
+
+    def failure_message(self, spec: ToolSpec, exc: Exception) -> str:
+        """What the caller is told when a tool fails: the cause and how to fix it, never a secret."""
+        if isinstance(exc, ToolError | GuardrailError | QueryError):
+            return redact(str(exc))
+        if isinstance(exc, PermissionDenied):
+            if exc.required_role:
+                return (
+                    f"{spec.name} was refused by CallScaler: it needs an API key with the {exc.required_role} role; "
+                    f"this server is configured as {self.settings.role.label}. {exc.message}"
+                )
+            return (
+                f"{spec.name} was refused by CallScaler (403) without saying why: the API key's real role may be "
+                f"lower than the {self.settings.role.label} role this server is configured with, or the key may be "
+                f"limited to certain numbers. Check the key's role in CallScaler (Settings, API Keys). {exc.message}"
+            )
+        if isinstance(exc, CallScalerError):
+            return f"{spec.name} failed: {exc}"
+        if isinstance(exc, ValidationError):
+            logger.warning("%s: unexpected answer shape: %s", spec.name, exc)
+            return (
+                f"{spec.name} failed: CallScaler's answer did not have the expected shape "
+                f"({exc.error_count()} problem(s), logged on the server). Try again; report it if it persists."
+            )
+        logger.exception("unexpected failure in %s", spec.name, exc_info=exc)
+        return f"{spec.name} failed with an internal error (logged on the server); nothing more is known."
+
+    async def run(
+        self,
+        spec: ToolSpec,
+        ctx: Context | None,
+        state: AppState,
+        arguments: dict[str, Any],
+        prepared: Prepared | None = None,
+        consent: ElicitationResult[Approve] | None = None,
+    ) -> CallToolResult:
+        with state.guardrails.audited(spec, arguments, ctx) as record:
+            try:
+                params = spec.input_model.model_validate(arguments)
+                call = self._call(spec, ctx, state, record)
+                if spec.writes:
+                    result = await state.guardrails.write(call, params, prepared, consent)
+                else:
+                    result = await spec.handler(call, params)
+                if not isinstance(result, CallToolResult):
+                    result = to_result(result, self.settings.max_output_tokens, spec.name)
+            except ValidationError as exc:
+                if exc.title != spec.input_model.__name__:  # an answer's shape, not the arguments
+                    raise ToolError(self.failure_message(spec, exc)) from exc
+                raise ToolError(format_validation_error(spec.name, spec.input_model, exc)) from None
+            except Exception as exc:
+                message = self.failure_message(spec, exc)
+                if isinstance(exc, CallScalerError):  # the API failed: worth a line in the client's log too
+                    logger.warning("%s", message)
+                    await log_to_client(ctx, "warning", message)
+                raise ToolError(message) from exc
+        return without_secrets(result)
+
+
+async def log_to_client(ctx: Context | None, level: str, message: str) -> None:
+    """MCP logging (notifications/message) for clients on the 2025-11-25 era and earlier; the capability
+    is deprecated from 2026-07-28 (SEP-2577), where stderr remains the log. Never fails a call."""
+    if ctx is None or (ctx.protocol_version or "") >= MODERN_PROTOCOL:
+        return
+    try:
+        with warnings.catch_warnings():  # the SDK flags the capability as deprecated even where it is not
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await ctx.log(level, message, logger_name="cs_mcp")  # type: ignore[arg-type]
+    except Exception:
+        logger.debug("log notification not sent", exc_info=True)
+
+
+def without_secrets(result: CallToolResult) -> CallToolResult:
+    """The result with any API key masked, should the API ever echo one inside its data."""
+    wire = result.model_dump_json(by_alias=True)
+    if not contains_secret(wire):
+        return result
+    return CallToolResult.model_validate_json(redact(wire))
+
+
+def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
+    structured = model.model_dump(mode="json", exclude_none=True)
+    text = render(model)
+    tokens = estimate_tokens(json.dumps(structured, separators=(",", ":"))) + estimate_tokens(text)
+    if tokens > budget:
+        raise ToolError(
+            f"{tool}'s answer would be about {tokens} tokens, over the {budget}-token output budget; "
+            "narrow the request (filters, a smaller limit, fewer fields, or a part of it)."
+        )
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
