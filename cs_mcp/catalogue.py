@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from cs_mcp import handlers
 from cs_mcp.config import Caps, Settings
+from cs_mcp.errors import ConfigError
 from cs_mcp.spec import (
     ALWAYS,
     GUARDRAILS,
@@ -37,6 +38,7 @@ from cs_mcp.spec import (
     ToolSpec,
 )
 from cs_mcp.summaries import filtered_fields, page_item_model
+from cs_mcp.toolsets import capabilities
 
 # Installed wheels carry the specs inside the package; a source checkout keeps them at the top.
 _SPEC_DIRS = (Path(__file__).parent / "tool_specs", Path(__file__).parent.parent / "tool_specs")
@@ -48,8 +50,8 @@ _PATH_PARAM = re.compile(r"{(\w+)}")
 _CAPS = frozenset(f.name for f in fields(Caps))
 
 
-class CatalogueError(ValueError):
-    """A tool spec that is inconsistent: found at load, so it never reaches a user."""
+class CatalogueError(ConfigError):
+    """A tool spec that is inconsistent: found at load (so the CLI stops with one line), never by a user."""
 
 
 def _spec_dir() -> Path:
@@ -149,7 +151,10 @@ def _tool(module: ModuleType, toolset: str, entry: dict[str, Any]) -> ToolSpec:
 
 
 def _toolset(directory: Path, toolset: str) -> list[ToolSpec]:
-    module = importlib.import_module(f"cs_mcp.toolsets.{toolset}")
+    try:
+        module = importlib.import_module(f"cs_mcp.toolsets.{toolset}")
+    except Exception as exc:  # a misspelt name in a TOOLS table fails here, before any call
+        raise CatalogueError(f"cs_mcp/toolsets/{toolset}.py does not load: {type(exc).__name__}: {exc}") from None
     document = tomllib.loads((directory / f"{toolset}.toml").read_text(encoding="utf-8"))
     specs = [_tool(module, toolset, entry) for entry in document.get("tool", [])]
     strays = sorted(set(getattr(module, "TOOLS", {})) - {s.name for s in specs})
@@ -175,8 +180,6 @@ def load() -> tuple[ToolSpec, ...]:
 
 
 def capabilities_spec() -> ToolSpec:
-    from cs_mcp.toolsets import capabilities
-
     return ToolSpec(
         name="get_capabilities",
         toolset=ALWAYS,

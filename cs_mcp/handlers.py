@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
+from cs_mcp.guardrails.preview import TOKEN_ARGUMENT
 from cs_mcp.spec import ToolSpec
 from cs_mcp.summaries import ListQuery, build_page, page_item_model
 
@@ -53,10 +54,10 @@ class ToolCall:
         return _PATH_PARAM.sub(lambda m: str(getattr(params, m.group(1))), self.spec.path)
 
     def rest(self, params: BaseModel, *, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-        """Arguments that are not path parameters, ready to send as query or body."""
+        """Arguments that are not path parameters (nor a confirmation token), ready to send as query or body."""
         in_path = set(_PATH_PARAM.findall(self.spec.path))
         return params.model_dump(
-            mode="json", by_alias=True, exclude_none=True, exclude=in_path | set(exclude)
+            mode="json", by_alias=True, exclude_none=True, exclude=in_path | {TOKEN_ARGUMENT} | set(exclude)
         )
 
     async def fetch_list(

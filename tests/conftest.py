@@ -58,6 +58,15 @@ def connect(sandbox: Sandbox) -> Connect:
     return open_client
 
 
+async def confirmed(client: Client, tool: str, **arguments: Any) -> Any:
+    """Call a guarded tool as a user who agrees when asked (token mode); its result."""
+    answer = await call(client, tool, **arguments)
+    if answer["status"] == "needs_confirmation":
+        answer = await call(client, tool, **arguments, confirmation_token=answer["confirmation_token"])
+    assert answer["status"] == "done", answer
+    return answer["result"]
+
+
 async def call(client: Client, tool: str, **arguments: Any) -> Any:
     """Call a tool and return its structured content, failing the test on a tool error."""
     result = await client.call_tool(tool, arguments)

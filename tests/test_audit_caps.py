@@ -21,7 +21,7 @@ from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import AuditLog, GuardrailError, Guardrails
 from cs_mcp.guardrails import audit as audit_module
 from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
-from tests.conftest import call, call_error
+from tests.conftest import call, call_error, confirmed
 from tests.test_guardrails import Answers, FakeClock, a_number, an_available, open_client, owned, sent
 from tests.test_transports import free_port
 
@@ -246,7 +246,7 @@ async def test_audit_log_records_every_write_call_and_no_secret(sandbox: Sandbox
     settings = Settings.for_sandbox("manager", audit_log=path, caps=Caps(purchases_per_day=0))
     number = a_number(sandbox)
     async with open_client(sandbox, settings=settings, answers=Answers("decline")) as client:
-        await call(client, "update_number", number_id=number["id"], name="Audited")
+        await confirmed(client, "update_number", number_id=number["id"], name="Audited")
         await call(client, "release_number", number_id=number["id"])  # declined
         await call(client, "list_numbers")  # a read: not audited
         phone = await an_available(client)
@@ -304,7 +304,7 @@ async def test_audit_is_off_by_default(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     async with open_client(sandbox) as client:
-        await call(client, "update_number", number_id=a_number(sandbox)["id"], name="Quiet")
+        await confirmed(client, "update_number", number_id=a_number(sandbox)["id"], name="Quiet")
     assert list(tmp_path.iterdir()) == []
 
 

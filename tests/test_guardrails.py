@@ -20,7 +20,7 @@ from cs_mcp.config import ConfirmMode, Settings
 from cs_mcp.guardrails import TOKEN_TTL_SECONDS, Guardrails
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
-from tests.conftest import call, call_error, no_sleep
+from tests.conftest import call, call_error, confirmed, no_sleep
 
 ERAS = ["legacy", "auto"]  # 2025-11-25 (initialize handshake) and 2026-07-28 (the SDK's default)
 
@@ -287,7 +287,7 @@ async def test_token_preview_that_changed_is_refused_with_the_new_preview(sandbo
     number = a_number(sandbox)
     async with open_client(sandbox) as client:
         preview = await call(client, "release_number", number_id=number["id"])
-        await call(client, "update_number", number_id=number["id"], name="Renamed after the preview")
+        await confirmed(client, "update_number", number_id=number["id"], name="Renamed after the preview")
         answer = await call(
             client, "release_number", number_id=number["id"], confirmation_token=preview["confirmation_token"]
         )

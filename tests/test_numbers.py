@@ -17,7 +17,7 @@ from mcp.client import Client
 from mcp_types import EmbeddedResource
 
 from cs_mcp.sandbox import Sandbox
-from tests.conftest import Connect, call, call_error
+from tests.conftest import Connect, call, call_error, confirmed
 
 pytestmark = pytest.mark.anyio
 
@@ -353,12 +353,12 @@ async def test_update_number_renames_reroutes_and_pauses(sandbox: Sandbox, conne
     target = next(n for n in numbers(sandbox) if n["status"] == "active")
     flow = next(f for f in sandbox.state["call_flows"] if f["id"] != target["call_flow_id"])
     async with connect("manager") as client:
-        renamed = await call(client, "update_number", number_id=target["id"], name="Truck Wrap")
+        renamed = await confirmed(client, "update_number", number_id=target["id"], name="Truck Wrap")
         assert renamed["name"] == "Truck Wrap" == target["name"]
-        rerouted = await call(client, "update_number", number_id=target["id"], call_flow_id=flow["id"])
+        rerouted = await confirmed(client, "update_number", number_id=target["id"], call_flow_id=flow["id"])
         assert rerouted["call_flow_id"] == flow["id"] == target["call_flow_id"]
         assert rerouted["call_flow_name"] == flow["name"]
-        paused = await call(client, "update_number", number_id=target["id"], status="paused")
+        paused = await confirmed(client, "update_number", number_id=target["id"], status="paused")
         assert paused["status"] == "paused" == target["status"]
         sent = len(sandbox.requests)
         error = await call_error(client, "update_number", number_id=target["id"])

@@ -292,6 +292,8 @@ class Guardrails:
         return await self._act(call, params, preview)
 
     async def _act(self, call: ToolCall, params: BaseModel, preview: Preview) -> Confirmable[Any]:
+        if not preview.required and call.audit is not None:
+            call.audit.confirmation = NOT_REQUIRED  # a routing change that reroutes nothing
         result, reconciled = await self.actor.act(call, params)
         message = (
             f"Done, checked afterwards because CallScaler's answer was lost (it happened once): {preview.action}"

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
-from cs_mcp import flows
+from cs_mcp import flows, routing
 from cs_mcp.client import CallScalerClient
 from cs_mcp.errors import Conflict, NotFound
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
@@ -83,12 +83,12 @@ class GetCallFlow(ToolInput):
     compare_to: Version | None = None
 
 
-class CreateCallFlow(ToolInput):
+class CreateCallFlow(ConfirmedInput):
     name: Name
     config_json: Config
 
 
-class UpdateCallFlow(ToolInput):
+class UpdateCallFlow(ConfirmedInput):
     call_flow_id: Id
     config_version: Annotated[Version, Field(description="the version you read (get_call_flow)")]
     name: Name | None = None
@@ -307,23 +307,55 @@ async def _saved(call: ToolCall, data: Any, *, before: dict[str, Any] | None = N
     return view_of(flow, call.settings.max_output_tokens, changes=changes)
 
 
+async def preview_create_call_flow(call: ToolCall, params: CreateCallFlow) -> Preview:
+    config = params.config_json.model_dump(mode="json", exclude_none=True)
+    return routing.reroute_preview(
+        f"Create call flow {params.name!r} (no numbers route to it until update_number does)",
+        before=[],
+        after=flows.destinations(config),
+        own=await routing.own_numbers(call),
+    )
+
+
 async def create_call_flow(call: ToolCall, params: CreateCallFlow) -> FlowView:
     data = await call.api.request(
-        "POST", "/call-flows", json_body=params.model_dump(mode="json", exclude_none=True)
+        "POST",
+        "/call-flows",
+        json_body=params.model_dump(mode="json", exclude_none=True, exclude={"confirmation_token"}),
     )
     return await _saved(call, data)
+
+
+def _stale(params: UpdateCallFlow, now: Any) -> str:
+    return (
+        f"call flow {params.call_flow_id} was changed since you read it (you sent config_version "
+        f"{params.config_version}, it is now {now}); nothing was saved. Read it again with get_call_flow, redo "
+        "the change on the current config and send its config_version."
+    )
+
+
+async def preview_update_call_flow(call: ToolCall, params: UpdateCallFlow) -> Preview:
+    """A rename needs no confirmation; a new config does when it sends calls somewhere new."""
+    flow = await _read(call, str(params.call_flow_id))
+    if flow.get("config_version") != params.config_version:  # asking the user about a stale edit helps no one
+        raise ToolError(_stale(params, flow.get("config_version")))
+    name = flow.get("name") or str(params.call_flow_id)
+    if params.config_json is None:
+        return Preview(action=f"Rename call flow {name!r} to {params.name!r}", required=False)
+    count = await _number_count(call, flow)
+    return routing.reroute_preview(
+        f"Replace the config of call flow {name!r} ({count} number{'s' if count != 1 else ''} route to it)",
+        before=flows.destinations(_config(flow)),
+        after=flows.destinations(params.config_json.model_dump(mode="json", exclude_none=True)),
+        own=await routing.own_numbers(call),
+    )
 
 
 async def update_call_flow(call: ToolCall, params: UpdateCallFlow) -> FlowView:
     flow_id = str(params.call_flow_id)
     before = await _read(call, flow_id)
-    stale = (
-        f"call flow {flow_id} was changed since you read it (you sent config_version {params.config_version}, "
-        "it is now {now}); nothing was saved. Read it again with get_call_flow, redo the change on the "
-        "current config and send its config_version."
-    )
     if before.get("config_version") != params.config_version:
-        raise ToolError(stale.format(now=before.get("config_version")))
+        raise ToolError(_stale(params, before.get("config_version")))
     body = {
         "name": params.name or before.get("name"),
         "config_json": params.config_json.model_dump(mode="json", exclude_none=True)
@@ -335,7 +367,7 @@ async def update_call_flow(call: ToolCall, params: UpdateCallFlow) -> FlowView:
         data = await call.api.request("PUT", f"/call-flows/{flow_id}", json_body=body)
     except Conflict:
         latest = await _read(call, flow_id)
-        raise ToolError(stale.format(now=latest.get("config_version"))) from None
+        raise ToolError(_stale(params, latest.get("config_version"))) from None
     return await _saved(call, data, before=before)
 
 
@@ -423,8 +455,8 @@ async def delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Deleted:
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "get_call_flow": ToolFunctions(handler=get_call_flow),
-    "create_call_flow": ToolFunctions(handler=create_call_flow),
-    "update_call_flow": ToolFunctions(handler=update_call_flow),
+    "create_call_flow": ToolFunctions(handler=create_call_flow, preview=preview_create_call_flow),
+    "update_call_flow": ToolFunctions(handler=update_call_flow, preview=preview_update_call_flow),
     "duplicate_call_flow": ToolFunctions(handler=duplicate_call_flow),
     "restore_call_flow_version": ToolFunctions(handler=restore_call_flow_version),
     "delete_call_flow": ToolFunctions(handler=delete_call_flow, preview=preview_delete_call_flow),

@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextContent, TextResourceContents
 from pydantic import BaseModel, Field, model_validator
 
+from cs_mcp import routing
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
@@ -151,7 +152,7 @@ class PurchaseNumber(ConfirmedInput):
     call_flow_id: Id | None = None
 
 
-class UpdateNumber(ToolInput):
+class UpdateNumber(ConfirmedInput):
     number_id: Id
     name: Name | None = None
     call_flow_id: Id | None = None
@@ -281,6 +282,25 @@ async def reconcile_purchase_number(call: ToolCall, params: PurchaseNumber, _sna
     return Number.model_validate(found) if found else None
 
 
+async def preview_update_number(call: ToolCall, params: UpdateNumber) -> Preview:
+    """Renames and pauses need no confirmation; a new call flow does when it reroutes calls."""
+    changes = params.model_dump(mode="json", exclude_none=True, exclude={"number_id", "confirmation_token"})
+    if params.call_flow_id is None:
+        return Preview(action=f"Update number {params.number_id}", details=changes, required=False)
+    number = await find_number(call, str(params.number_id))
+    old_flow, new_flow = number.get("call_flow_id"), str(params.call_flow_id)
+    if str(old_flow) == new_flow:
+        return Preview(action=f"Update {number['phone_number']}", details=changes, required=False)
+    return routing.reroute_preview(
+        f"Route {number['phone_number']} ({number.get('name') or 'unnamed'}) from "
+        f"{number.get('call_flow_name') or 'no flow'} to call flow {new_flow}",
+        before=await routing.flow_destinations(call, old_flow),
+        after=await routing.flow_destinations(call, new_flow),
+        own=await routing.own_numbers(call),
+        moved_calls=number.get("total_calls") or 0,
+    )
+
+
 async def _calls_last_30_days(call: ToolCall, number_id: str) -> int | None:
     start = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
     stats = await call.api.get(f"/numbers/{number_id}/stats", {"start_date": start})
@@ -327,5 +347,6 @@ TOOLS = {
     "purchase_number": ToolFunctions(
         handler=purchase_number, preview=preview_purchase_number, reconcile=reconcile_purchase_number
     ),
+    "update_number": ToolFunctions(preview=preview_update_number),
     "release_number": ToolFunctions(handler=release_number, preview=preview_release_number),
 }
