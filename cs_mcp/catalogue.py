@@ -154,7 +154,9 @@ def _toolset(directory: Path, toolset: str) -> list[ToolSpec]:
     try:
         module = importlib.import_module(f"cs_mcp.toolsets.{toolset}")
     except Exception as exc:  # a misspelt name in a TOOLS table fails here, before any call
-        raise CatalogueError(f"cs_mcp/toolsets/{toolset}.py does not load: {type(exc).__name__}: {exc}") from None
+        raise CatalogueError(
+            f"cs_mcp/toolsets/{toolset}.py does not load: {type(exc).__name__}: {exc}"
+        ) from None
     document = tomllib.loads((directory / f"{toolset}.toml").read_text(encoding="utf-8"))
     specs = [_tool(module, toolset, entry) for entry in document.get("tool", [])]
     strays = sorted(set(getattr(module, "TOOLS", {})) - {s.name for s in specs})

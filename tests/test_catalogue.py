@@ -183,7 +183,9 @@ async def test_list_conventions_left_out_of_the_schemas_are_stated_in_the_instru
 
 def test_readme_tool_table_is_generated_from_the_catalogue() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert markdown_table() in readme, "README's tool table is stale: run `python -m cs_mcp.tools_table --write`"
+    assert markdown_table() in readme, (
+        "README's tool table is stale: run `python -m cs_mcp.tools_table --write`"
+    )
 
 
 @pytest.mark.parametrize(("role", "count"), [("viewer", 28), ("manager", 46)])
