@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,3 +108,32 @@ async def list_items(
         default_sort=listing.default_sort,
         budget_tokens=call.settings.max_output_tokens,
     )
+
+
+@dataclass(frozen=True)
+class CreatedItem:
+    """Reconciles a create whose answer was lost: lists the collection just before acting, then looks
+    for a new item that matches the arguments (the API has no idempotency keys to ask by)."""
+
+    path: str
+    items: str
+    matches: Callable[[Any, Mapping[str, Any]], bool]
+    result: Callable[[ToolCall, dict[str, Any]], Awaitable[Any]]
+
+    async def _listed(self, call: ToolCall) -> list[dict[str, Any]]:
+        data = await call.api.get(self.path)
+        items = data.get(self.items, []) if isinstance(data, dict) else data
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    async def snapshot(self, call: ToolCall, params: Any) -> set[str]:
+        return {str(item.get("id")) for item in await self._listed(call)}
+
+    async def reconcile(self, call: ToolCall, params: Any, before: set[str]) -> Any:
+        new = [
+            i for i in await self._listed(call) if str(i.get("id")) not in before and self.matches(params, i)
+        ]
+        return await self.result(call, new[-1]) if new else None
+
+
+def same_name(params: Any, item: Mapping[str, Any]) -> bool:
+    return str(item.get("name", "")).casefold() == str(params.name).casefold()

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
-from cs_mcp import flows, routing
+from cs_mcp import flows, handlers, routing
 from cs_mcp.client import CallScalerClient
 from cs_mcp.errors import Conflict, NotFound
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
@@ -452,12 +452,32 @@ async def delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Deleted:
     return result.model_copy(update={"deleted": result.deleted is not False, "id": flow_id})
 
 
+async def _created_view(call: ToolCall, item: dict[str, Any]) -> FlowView:
+    return await _saved(call, item)
+
+
+_created = handlers.CreatedItem("/call-flows", "call_flows", handlers.same_name, _created_view)
+# A copy's name is the API's to choose; the new flow that is not the source is the copy.
+_copied = handlers.CreatedItem(
+    "/call-flows",
+    "call_flows",
+    lambda params, item: str(item.get("id")) != str(params.call_flow_id),
+    _created_view,
+)
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "get_call_flow": ToolFunctions(handler=get_call_flow),
-    "create_call_flow": ToolFunctions(handler=create_call_flow, preview=preview_create_call_flow),
+    "create_call_flow": ToolFunctions(
+        handler=create_call_flow,
+        preview=preview_create_call_flow,
+        snapshot=_created.snapshot,
+        reconcile=_created.reconcile,
+    ),
     "update_call_flow": ToolFunctions(handler=update_call_flow, preview=preview_update_call_flow),
-    "duplicate_call_flow": ToolFunctions(handler=duplicate_call_flow),
+    "duplicate_call_flow": ToolFunctions(
+        handler=duplicate_call_flow, snapshot=_copied.snapshot, reconcile=_copied.reconcile
+    ),
     "restore_call_flow_version": ToolFunctions(handler=restore_call_flow_version),
     "delete_call_flow": ToolFunctions(handler=delete_call_flow, preview=preview_delete_call_flow),
 }

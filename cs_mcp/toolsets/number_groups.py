@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from cs_mcp import handlers
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, Name, ToolInput
@@ -165,8 +166,16 @@ async def delete_number_group(call: ToolCall, params: DeleteNumberGroup) -> Remo
     return Removed.model_validate(await call.api.request("DELETE", f"/number-groups/{params.group_id}"))
 
 
+async def _created_group(call: ToolCall, item: dict[str, Any]) -> NumberGroup:
+    return NumberGroup.model_validate(item)
+
+
+_created = handlers.CreatedItem("/number-groups", "number_groups", handlers.same_name, _created_group)
+
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
+    "create_number_group": ToolFunctions(snapshot=_created.snapshot, reconcile=_created.reconcile),
     "delete_number_group": ToolFunctions(handler=delete_number_group, preview=preview_delete_number_group),
     "add_number_group_members": ToolFunctions(handler=add_number_group_members),
 }

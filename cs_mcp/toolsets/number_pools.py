@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from cs_mcp import handlers
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, Name, Phone, ToolInput
 from cs_mcp.spec import ToolFunctions
@@ -99,8 +100,16 @@ async def add_number_pool_numbers(call: ToolCall, params: AddPoolNumbers) -> Mem
     return await add_members(call, path, pool.get("numbers") or [], params.number_ids)
 
 
+async def _created_pool(call: ToolCall, item: dict[str, Any]) -> NumberPool:
+    return NumberPool.model_validate(item)
+
+
+_created = handlers.CreatedItem("/number-pools", "number_pools", handlers.same_name, _created_pool)
+
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
+    "create_number_pool": ToolFunctions(snapshot=_created.snapshot, reconcile=_created.reconcile),
     "get_number_pool": ToolFunctions(handler=get_number_pool),
     "add_number_pool_numbers": ToolFunctions(handler=add_number_pool_numbers),
 }
