@@ -38,7 +38,13 @@ ERROR_STATUSES = frozenset(status.value for status in HTTPStatus if 400 <= statu
 
 @dataclass
 class Fault:
-    """One fault. `times`: fire that often, then stop; `probability`: fire on that share of matches."""
+    """One fault; the package docstring describes each kind.
+
+    `status`: the HTTP status (status, flat_error); `ms`: added latency; `seconds`: how long a timeout
+    holds; `retry_after`: the 429's header; `path` (a glob after /api/v1) and `method`: which requests;
+    `times`: fire that often, then stop; `probability`: fire on that share of matches; `when`: "before"
+    the API sees the request or "after" it acted (each kind allows what PHASES lists).
+    """
 
     kind: str
     status: int | None = None
@@ -138,8 +144,8 @@ class FaultInjector:
     def parse(spec: str) -> Fault:
         """Parse `kind[=value][:option=value]...`.
 
-        E.g. `latency=20ms`, `timeout=5s`, `status=429:retry_after=1:times=3:path=/numbers*`,
-        `drop:method=POST`.
+        E.g. `latency=20ms`, `timeout=5s:when=after`, `status=429:retry_after=1:times=3:path=/numbers*`,
+        `status=500:when=after:method=POST`, `refuse:method=POST`, `drop:method=POST`.
         """
         head, *parts = spec.strip().split(":")
         kind, has_value, value = head.partition("=")
@@ -156,7 +162,7 @@ class FaultInjector:
         return make_fault(kind, **options)
 
     def add(self, kind: str, **options: Any) -> Fault:
-        """E.g. `add("status", status=503, times=2, path="/numbers*")`; see `Fault` for the options."""
+        """E.g. `add("status", status=500, when="after", path="/texts")`; see `Fault` for the options."""
         fault = make_fault(kind, **options)
         self.faults.append(fault)
         return fault

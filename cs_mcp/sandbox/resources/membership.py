@@ -36,7 +36,10 @@ def add_members(holder: dict[str, Any], numbers: list[dict[str, Any]]) -> None:
     ids.extend(n["id"] for n in numbers if n["id"] not in ids)
 
 
-def remove_member(holder: dict[str, Any], number_id: str, what: str) -> None:
+def remove_member(store: Store, key: str, ident: str, number_id: str, what: str) -> dict[str, Any]:
+    """Take a number out of the group or pool named in the path; answer the holder as shown."""
+    holder = store.item(key, ident, what)
     if number_id not in holder["number_ids"]:
         raise ApiError(404, f"Number {number_id} is not in the {what} '{holder['name']}'")
     holder["number_ids"].remove(number_id)
+    return with_count(holder)

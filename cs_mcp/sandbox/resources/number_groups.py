@@ -70,9 +70,7 @@ def add_group_members(store: Store, req: Req) -> dict[str, Any]:
 
 @routes.delete("/number-groups/{id}/members/{number_id}")
 def remove_group_member(store: Store, req: Req) -> dict[str, Any]:
-    group = store.item("number_groups", req.params["id"], "number group")
-    remove_member(group, req.params["number_id"], "number group")
-    return with_count(group)
+    return remove_member(store, "number_groups", req.params["id"], req.params["number_id"], "number group")
 
 
 def _group_name(store: Store, req: Req, group_id: str | None = None) -> str:

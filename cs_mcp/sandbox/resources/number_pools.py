@@ -74,9 +74,7 @@ def add_pool_numbers(store: Store, req: Req) -> dict[str, Any]:
 
 @routes.delete("/number-pools/{id}/numbers/{number_id}")
 def remove_pool_number(store: Store, req: Req) -> dict[str, Any]:
-    pool = store.item("number_pools", req.params["id"], "number pool")
-    remove_member(pool, req.params["number_id"], "number pool")
-    return with_count(pool)
+    return remove_member(store, "number_pools", req.params["id"], req.params["number_id"], "number pool")
 
 
 def _check_pool_free(store: Store, numbers: list[dict[str, Any]], pool: dict[str, Any] | None = None) -> None:
