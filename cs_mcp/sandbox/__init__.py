@@ -26,11 +26,11 @@ Modules (nothing here imports from cs_mcp outside cs_mcp/sandbox, and no module 
 
 The contract is /work/shared/callscaler-api.md ("The sandbox contract"). Where it is silent:
 
-Data (seed_data.py, built by seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows, ~3000 calls over 182 days,
-30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook deliveries. `scale=K` repeats
-it K times (copies after the first add " #<k>" to names); copy one is the same at every scale. The state
-keeps a few fields the API does not show as such: `versions` on flows (with each version's config_json),
-`number_ids` on groups and pools, `submissions` on forms.
+Data (seed_data.py, built by seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows,
+~3000 calls over 182 days, 30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook
+deliveries. `scale=K` repeats it K times (copies after the first add " #<k>" to names); copy one is
+the same at every scale. The state keeps a few fields the API does not show as such: `versions` on
+flows (with each version's config_json), `number_ids` on groups and pools, `submissions` on forms.
 
 Keys and roles: `cs_key_sandbox_<viewer|manager|admin|owner>`; `cs_key_sandbox_revoked` and any other
 key answer 401. Every GET needs viewer, every other method (POST /numbers/search included) manager;
@@ -80,8 +80,9 @@ the handler never runs) or `when="after"` the API acted and committed its change
     latency      before: adds `ms` (combines with the other faults)
     refuse       before: the connection fails before the request is sent; nothing is logged or applied.
                  In-process, SandboxTransport raises httpx.ConnectError. Over a socket the connection is
-                 already open when the path is known, so the server hangs up unanswered instead (httpx:
-                 RemoteProtocolError); a true ConnectError there needs a port nobody listens on.
+                 already open when the path is known, so the server sends a 503 status line and hangs
+                 up before the body (httpx: RemoteProtocolError); a true ConnectError there needs a
+                 port nobody listens on.
     status       before (default) or after: the error `status` with the API's envelope; 429 adds
                  Retry-After (`retry_after`, default 1); 502 answers a proxy's HTML page
     flat_error   before (default) or after: `{"error": "unauthorized"}` (`status`, default 401)

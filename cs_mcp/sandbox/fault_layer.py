@@ -90,8 +90,9 @@ async def _refuse(scope: Scope, send: Send) -> None:
     """Fail as a connection that was never made; the API does not act."""
     if IN_PROCESS in scope.get("extensions", {}):
         raise Refused
-    # Over a socket the connection is already open when the method and path are known: the nearest a
-    # server can come is to hang up before answering (the client sees the connection closed).
+    # Over a socket the connection is already open when the method and path are known. ASGI cannot
+    # close it unanswered, so: a 503 status line promising a body, then the hang-up (uvicorn closes
+    # an incomplete response); the client sees the connection closed and no answer to read.
     await send({"type": "http.response.start", "status": 503, "headers": [(b"content-length", b"1")]})
 
 
