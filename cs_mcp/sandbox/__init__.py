@@ -7,14 +7,30 @@
     sb.state["numbers"]                  # the data, as plain dicts (sb.state["calls"] is a sequence of dicts)
     sb.faults.add("status", status=503, times=2, path="/numbers*")
     sb.requests                          # [(method, path, role)] of every API request seen
+    sb.writes                            # ... of every write the API applied
+
+Modules (nothing here imports from cs_mcp outside cs_mcp/sandbox, and no module imports this package):
+    simulator.Sandbox      state + app + faults + logs        server.run_server   `cs-mcp sandbox` (uvicorn)
+    transport              SandboxTransport (in-process httpx), DeferredSandboxTransport
+    app                    assembles the routes, key/role/body checks, control routes and the fault layer
+    resources/<resource>   one module per resource (numbers, call_flows, messaging, number_groups,
+                           number_pools, voicemails, forms, reporting, calls): each declares its endpoints
+                           next to their handlers (`@routes.get("/forms/{id}")`, see routes.py), so a new
+                           endpoint touches one file; resources/__init__ lists the modules (ENDPOINTS).
+    store.Store            the state with look-ups, new ids and change stamps; answers/wire: shared shapes
+    auth, validation       keys and roles; typed field access and flow config checks (ApiError)
+    seed_data / seed       the business as plain data tables / the generator that builds `State` from them
+    calls                  compact call storage, the /calls filters and the analytics aggregates
+    faults / fault_layer   fault specs and the injector / the ASGI layer in front of the app applying them
+    request_log            RequestLog: `sb.requests` (received) and `sb.writes` (applied)
 
 The contract is /work/shared/callscaler-api.md ("The sandbox contract"). Where it is silent:
 
-Data (seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows, ~3000 calls over 182 days,
-30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook deliveries. `scale=K` repeats
-it K times (copies after the first add " #<k>" to names); copy one is the same at every scale. The state
-keeps a few fields the API does not show as such: `versions` on flows (with each version's config_json),
-`number_ids` on groups and pools, `submissions` on forms.
+Data (seed_data.py, built by seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows,
+~3000 calls over 182 days, 30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook
+deliveries. `scale=K` repeats it K times (copies after the first add " #<k>" to names); copy one is
+the same at every scale. The state keeps a few fields the API does not show as such: `versions` on
+flows (with each version's config_json), `number_ids` on groups and pools, `submissions` on forms.
 
 Keys and roles: `cs_key_sandbox_<viewer|manager|admin|owner>`; `cs_key_sandbox_revoked` and any other
 key answer 401. Every GET needs viewer, every other method (POST /numbers/search included) manager;
@@ -54,23 +70,44 @@ top_numbers [{number_id, phone_number, name, calls}], 5 each, busiest first.
 Number stats take start_date/end_date; by_day lists only days with calls.
 
 State: changes are stamped one second after `now` per change (ordered, repeatable). Purchasable
-numbers: a fixed quarter of the numbers in the known area codes (see seed.AREAS), minus owned ones;
+numbers: a fixed quarter of the numbers in the known area codes (see seed_data.AREAS), minus owned ones;
 search is deterministic per (area code, contains). A number serves one pool at a time (409).
 Group names are unique, case-insensitively (409). A reply (POST /texts) marks the conversation read.
 
-Faults (`sb.faults`, a FaultInjector). Kinds: latency (ms, added, combines with others), timeout
-(sleep `seconds`, default 30, then answer normally), status (HTTP error with the envelope; 429 adds
-Retry-After, default 1; 502 answers an HTML page), flat_error (`{"error": "unauthorized"}`, default
-401), drop (the API acts, then the answer stops half-way: over HTTP the connection closes mid-body,
-in-process SandboxTransport raises httpx.RemoteProtocolError), malformed (the API acts, then 200 with
-half its JSON), no_envelope (the API acts, then its answer without the "data" wrapper).
-Options: path (glob on the path after /api/v1, e.g. "/numbers*"), method, times (then it stops),
-probability (seeded RNG). Python: `sb.faults.add("status", status=429, retry_after=2, times=3)`,
-`sb.faults.clear()`. Spec strings (CLI, `run_server(faults=[...])`): `kind[=value][:option=value]...`,
-e.g. `latency=20ms`, `timeout=5s`, `status=429:retry_after=1:times=3:path=/numbers*`, `drop:method=POST`,
-`flat_error`, `malformed:prob=0.5`. Request log: `sb.requests`, `sb.faults.count("POST", "/texts")`.
+Faults (`sb.faults`, a FaultInjector), for a method (`method="POST"`) and a path glob after /api/v1
+(`path="/numbers/*"`). Each strikes either `when="before"` the API sees the request (nothing applied,
+the handler never runs) or `when="after"` the API acted and committed its change:
+    latency      before: adds `ms` (combines with the other faults)
+    refuse       before: the connection fails before the request is sent; nothing is logged or applied.
+                 In-process, SandboxTransport raises httpx.ConnectError. Over a socket the connection is
+                 already open when the path is known, so the server sends a 503 status line and hangs
+                 up before the body (httpx: RemoteProtocolError); a true ConnectError there needs a
+                 port nobody listens on.
+    status       before (default) or after: the error `status` with the API's envelope; 429 adds
+                 Retry-After (`retry_after`, default 1); 502 answers a proxy's HTML page
+    flat_error   before (default) or after: `{"error": "unauthorized"}` (`status`, default 401)
+    timeout      before (default): the request waits `seconds` (default 30) before the API sees it; a
+                 client that gives up first leaves nothing applied (a real socket's hang-up is noticed).
+                 after: the API acts at once, the answer waits `seconds` (the client times out).
+    drop         after: the answer stops half-way (HTTP: the connection closes mid-body; in-process:
+                 httpx.RemoteProtocolError)
+    malformed    after: 200 with half the answer's JSON (not JSON)
+    no_envelope  after: the answer without its "data" wrapper
+The six cases a write guard must survive: `status=429`, `status=500`, `status=500:when=after`,
+`malformed`, `timeout:when=after` (with a client timeout below `seconds`), `refuse`.
+Options: path, method, times (then it stops), probability (seeded RNG), when. Python:
+`sb.faults.add("status", status=500, when="after", method="POST", path="/texts")`, `sb.faults.clear()`.
+Spec strings (CLI `cs-mcp sandbox --fault`, `run_server(faults=[...])`): `kind[=value][:option=value]...`,
+e.g. `latency=20ms`, `timeout=5s:when=after:method=POST`, `status=429:retry_after=1:times=3:path=/numbers*`,
+`status=500:when=after:method=POST:path=/texts`, `refuse:method=POST`, `flat_error`, `malformed:prob=0.5`.
+Logs: `sb.requests` (every request received, faulted or not) and `sb.writes` (every write the API
+applied, whatever answer the client then got), both RequestLogs of (method, path, role):
+`sb.writes.matching("POST", "/texts")`, `sb.requests.counts()`; `sb.faults.count(...)` counts requests.
+A write is a successful call of an endpoint that changes state (every method but GET, except the
+POST /numbers/search).
 HTTP control (no key, outside /api/v1): POST /_sandbox/faults (`{"kind": "status", "status": 503}`,
-`{"spec": "..."}` or a list), GET and DELETE /_sandbox/faults, GET /_sandbox/requests.
+`{"spec": "..."}` or a list), GET and DELETE /_sandbox/faults, GET /_sandbox/requests (requests, counts,
+writes, write_counts).
 
 Injection samples: `INJECTION_SAMPLES` lists the seeded records whose inbound text tries to instruct
 an AI assistant (some with zero-width or bidi control characters).
@@ -78,16 +115,15 @@ an AI assistant (some with zero-width or bidi control characters).
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
-
-from cs_mcp.sandbox.app import ENDPOINTS, build_app
 from cs_mcp.sandbox.auth import REVOKED_KEY, SANDBOX_KEYS
-from cs_mcp.sandbox.faults import Fault, FaultInjector, RequestRecord
-from cs_mcp.sandbox.formats import BASE_PATH, epoch
-from cs_mcp.sandbox.handlers import Handlers
-from cs_mcp.sandbox.seed import INJECTION_SAMPLES, InjectionSample, State, build_state
+from cs_mcp.sandbox.faults import Fault, FaultInjector
+from cs_mcp.sandbox.formats import BASE_PATH
+from cs_mcp.sandbox.request_log import RequestLog, RequestRecord
+from cs_mcp.sandbox.resources import ENDPOINTS
+from cs_mcp.sandbox.seed_data import INJECTION_SAMPLES, INJECTION_TEXTS, InjectionSample
+from cs_mcp.sandbox.server import run_server
+from cs_mcp.sandbox.simulator import Sandbox
+from cs_mcp.sandbox.state import State
 from cs_mcp.sandbox.transport import SandboxTransport
 
 SANDBOX_BASE_PATH = BASE_PATH
@@ -95,49 +131,17 @@ SANDBOX_BASE_PATH = BASE_PATH
 __all__ = [
     "ENDPOINTS",
     "INJECTION_SAMPLES",
+    "INJECTION_TEXTS",
     "REVOKED_KEY",
     "SANDBOX_BASE_PATH",
     "SANDBOX_KEYS",
     "Fault",
     "FaultInjector",
     "InjectionSample",
+    "RequestLog",
     "RequestRecord",
     "Sandbox",
     "SandboxTransport",
     "State",
     "run_server",
 ]
-
-
-class Sandbox:
-    """One simulated business: its data (`state`), its ASGI app (`app`) and its faults (`faults`)."""
-
-    def __init__(self, scale: int = 1, now: datetime | None = None) -> None:
-        if scale < 1:
-            raise ValueError(f"scale must be at least 1, not {scale}")
-        self.scale = scale
-        self.now = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        self.state: State = build_state(scale, self.now)
-        self.faults = FaultInjector()
-        self.app = build_app(Handlers(self.state, epoch(self.now)), self.faults)
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every request that reached /api/v1, faulted or not, in order."""
-        return self.faults.requests
-
-
-def run_server(host: str = "127.0.0.1", port: int = 8700, scale: int = 1, faults: Sequence[str] = ()) -> None:
-    """Serve a sandbox over HTTP until interrupted (`cs-mcp sandbox`). Fault specs as in the docstring."""
-    import uvicorn  # only the HTTP server needs it
-
-    sandbox = Sandbox(scale=scale)
-    for spec in faults:
-        sandbox.faults.add_spec(spec)
-    keys = ", ".join(f"{role}={key}" for role, key in SANDBOX_KEYS.items())
-    print(
-        f"CallScaler sandbox on http://{host}:{port}{SANDBOX_BASE_PATH} (scale {scale}); keys: {keys}",
-        file=sys.stderr,
-        flush=True,
-    )
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

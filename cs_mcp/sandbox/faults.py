@@ -1,53 +1,50 @@
-"""Fault injection and the request log: what a flaky network and a flaky API do to a client.
+"""Faults: what a flaky network and a flaky API do to a client, described and chosen per request.
 
 Faults are switched on per test (`FaultInjector.add`), from the command line (`FaultInjector.parse`
 specs) or over HTTP (`/_sandbox/faults`). Each may be limited to a path glob, a method, a number of
-times or a probability (drawn from a seeded RNG, so runs repeat).
+times or a probability (drawn from a seeded RNG, so runs repeat). `fault_layer` applies them.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any
 
-import anyio
-from starlette.datastructures import Headers
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from cs_mcp.sandbox.request_log import RequestLog
 
-from cs_mcp.sandbox.auth import role_of
-from cs_mcp.sandbox.formats import BASE_PATH
-from cs_mcp.sandbox.validation import ApiError
-
-# Faults that answer in place of the API, and faults that let the API act and then spoil its answer.
-CANNED = ("status", "flat_error")
-SPOILERS = ("drop", "malformed", "no_envelope")
-KINDS = ("latency", "timeout", *CANNED, *SPOILERS)
+# When each kind can strike (the first is its default): "before" the API sees the request, so nothing is
+# applied, or "after" the API acted and committed its change.
+PHASES: dict[str, tuple[str, ...]] = {
+    "latency": ("before",),
+    "refuse": ("before",),
+    "timeout": ("before", "after"),
+    "status": ("before", "after"),
+    "flat_error": ("before", "after"),
+    "drop": ("after",),
+    "malformed": ("after",),
+    "no_envelope": ("after",),
+}
+KINDS = tuple(PHASES)
 # The option a kind's `=value` sets in a spec such as `status=503` or `latency=20ms`.
 MAIN_OPTION = {"latency": "ms", "timeout": "seconds", "status": "status", "flat_error": "status"}
 ALIASES = {"prob": "probability", "p": "probability", "retry-after": "retry_after"}
 ERROR_STATUSES = frozenset(status.value for status in HTTPStatus if 400 <= status.value <= 599)
-BAD_GATEWAY_HTML = (
-    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
-
-
-class RequestRecord(NamedTuple):
-    method: str
-    path: str  # after /api/v1, without the query
-    role: str | None  # None: no valid key
 
 
 @dataclass
 class Fault:
-    """One fault. `times`: fire that often, then stop; `probability`: fire on that share of matches."""
+    """One fault; the package docstring describes each kind.
+
+    `status`: the HTTP status (status, flat_error); `ms`: added latency; `seconds`: how long a timeout
+    holds; `retry_after`: the 429's header; `path` (a glob after /api/v1) and `method`: which requests;
+    `times`: fire that often, then stop; `probability`: fire on that share of matches; `when`: "before"
+    the API sees the request or "after" it acted (each kind allows what PHASES lists).
+    """
 
     kind: str
     status: int | None = None
@@ -58,6 +55,7 @@ class Fault:
     method: str | None = None
     times: int | None = None
     probability: float = 1.0
+    when: str | None = None  # "before" | "after"; None: the kind's default (see PHASES)
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +77,12 @@ class Fault:
         ):
             raise ValueError("ms must be >= 0, seconds > 0, probability within 0..1 and times >= 1")
         self.method = self.method.upper() if self.method else None
+        phases = PHASES[self.kind]
+        self.when = (self.when or phases[0]).lower()
+        if self.when not in phases:
+            raise ValueError(
+                f"a {self.kind} fault strikes {' or '.join(phases)} the API acts, not {self.when!r}"
+            )
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -110,6 +114,7 @@ _CONVERT = {
     "seconds": lambda v: _duration(v, "s"),
     "path": str,
     "method": str,
+    "when": str,
 }
 
 
@@ -132,15 +137,15 @@ class FaultInjector:
 
     def __init__(self, seed: int = 0) -> None:
         self.faults: list[Fault] = []
-        self.requests: list[RequestRecord] = []
+        self.requests = RequestLog()  # every request that reached the API, faulted or not
         self._rng = random.Random(seed)
 
     @staticmethod
     def parse(spec: str) -> Fault:
         """Parse `kind[=value][:option=value]...`.
 
-        E.g. `latency=20ms`, `timeout=5s`, `status=429:retry_after=1:times=3:path=/numbers*`,
-        `drop:method=POST`.
+        E.g. `latency=20ms`, `timeout=5s:when=after`, `status=429:retry_after=1:times=3:path=/numbers*`,
+        `status=500:when=after:method=POST`, `refuse:method=POST`, `drop:method=POST`.
         """
         head, *parts = spec.strip().split(":")
         kind, has_value, value = head.partition("=")
@@ -157,7 +162,7 @@ class FaultInjector:
         return make_fault(kind, **options)
 
     def add(self, kind: str, **options: Any) -> Fault:
-        """E.g. `add("status", status=503, times=2, path="/numbers*")`; see `Fault` for the options."""
+        """E.g. `add("status", status=500, when="after", path="/texts")`; see `Fault` for the options."""
         fault = make_fault(kind, **options)
         self.faults.append(fault)
         return fault
@@ -170,20 +175,13 @@ class FaultInjector:
     def clear(self) -> None:
         self.faults.clear()
 
-    def record(self, method: str, path: str, role: str | None) -> None:
-        self.requests.append(RequestRecord(method, path, role))
-
     def counts(self) -> Counter[tuple[str, str]]:
         """Requests seen per (method, path)."""
-        return Counter((r.method, r.path) for r in self.requests)
+        return self.requests.counts()
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """Requests seen, optionally only those with this method and/or matching this path glob."""
-        return sum(
-            1
-            for r in self.requests
-            if (method is None or r.method == method.upper()) and (path is None or fnmatchcase(r.path, path))
-        )
+        return self.requests.matching(method, path)
 
     def plan(self, method: str, path: str) -> tuple[float, Fault | None]:
         """For one request: the added latency in seconds and the first other fault."""
@@ -199,75 +197,6 @@ class FaultInjector:
             else:
                 chosen = fault
         return delay, chosen
-
-
-class FaultMiddleware:
-    """ASGI middleware: logs every API request, then applies the faults that match it."""
-
-    def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
-        self.app = app
-        self.injector = injector
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(BASE_PATH + "/"):
-            await self.app(scope, receive, send)
-            return
-        method, path = scope["method"], scope["path"][len(BASE_PATH) :]
-        self.injector.record(method, path, role_of(Headers(scope=scope)))
-        delay, fault = self.injector.plan(method, path)
-        await anyio.sleep(delay)
-        if fault is None:
-            await self.app(scope, receive, send)
-        elif fault.kind == "timeout":  # answer, but only after the client should have given up
-            await anyio.sleep(fault.seconds)
-            await self.app(scope, receive, send)
-        elif fault.kind in CANNED:
-            await canned_response(fault)(scope, receive, send)
-        else:
-            await self._spoil(fault, scope, receive, send)
-
-    async def _spoil(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
-        """Let the API act (state changes happen), then break its answer."""
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            else:
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        body = b"".join(chunks)
-        if fault.kind == "drop":  # headers promise the whole body; half arrives, then the connection closes
-            await send(start)
-            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            return
-        content_type = Headers(raw=start["headers"]).get("content-type", "")
-        if fault.kind == "malformed":
-            spoiled: Response = Response(body[: len(body) // 2] or b"{", 200, media_type="application/json")
-        else:  # no_envelope: the same answer without its {"data": ...} wrapper
-            document = json.loads(body) if content_type.startswith("application/json") else None
-            unwrapped = isinstance(document, dict) and "data" in document
-            spoiled = Response(
-                json.dumps(document["data"]).encode() if unwrapped else body,
-                start["status"],
-                media_type=content_type,
-            )
-        await spoiled(scope, receive, send)
-
-
-def canned_response(fault: Fault) -> Response:
-    """The answer of a status or flat_error fault (the request never reaches the API)."""
-    status = fault.status or 500
-    if fault.kind == "flat_error":
-        return JSONResponse({"error": HTTPStatus(status).phrase.lower().replace(" ", "_")}, status)
-    if status == 502:  # what a proxy in front of the API sends
-        return HTMLResponse(BAD_GATEWAY_HTML, 502)
-    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
-    message = "Rate limit exceeded" if status == 429 else HTTPStatus(status).phrase
-    return JSONResponse(ApiError(status, message).body(), status, headers=headers)
 
 
 def fault_from_json(document: Mapping[str, Any]) -> Fault:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import anyio
 import httpx
 from starlette.types import Message
 
-if TYPE_CHECKING:
-    from cs_mcp.sandbox import Sandbox
+from cs_mcp.sandbox.fault_layer import IN_PROCESS, Refused
+from cs_mcp.sandbox.simulator import Sandbox
 
 
 class SandboxTransport(httpx.AsyncBaseTransport):
     """`httpx.AsyncClient(transport=SandboxTransport(sb), base_url="http://sandbox.invalid/api/v1")`.
 
     Behaves like a connection to a server: the request's read timeout is honoured (`httpx.ReadTimeout`),
-    and an answer the app abandons part-way (the `drop` fault) raises `httpx.RemoteProtocolError`.
+    an answer the app abandons part-way (the `drop` fault) raises `httpx.RemoteProtocolError`, and a
+    connection the `refuse` fault fails raises `httpx.ConnectError` (the request was never sent).
     """
 
     def __init__(self, sandbox: Sandbox) -> None:
@@ -38,6 +37,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             "headers": [(key.lower(), value) for key, value in request.headers.raw],
             "client": ("127.0.0.1", 50000),
             "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+            "extensions": {IN_PROCESS: {}},
         }
         request_sent = False
         finished = anyio.Event()
@@ -69,6 +69,8 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout(
                 "The sandbox did not answer within the read timeout", request=request
             ) from None
+        except Refused:
+            raise httpx.ConnectError("The sandbox refused the connection", request=request) from None
         if not finished.is_set():
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a complete response", request=request
@@ -94,8 +96,6 @@ class DeferredSandboxTransport(httpx.AsyncBaseTransport):
         if self._inner is None:
             async with self._lock:  # concurrent first requests build it once
                 if self._inner is None:
-                    from cs_mcp.sandbox import Sandbox
-
                     sandbox = await anyio.to_thread.run_sync(lambda: Sandbox(scale=self.scale))
                     self._inner = SandboxTransport(sandbox)
         return await self._inner.handle_async_request(request)

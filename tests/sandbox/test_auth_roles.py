@@ -7,8 +7,8 @@ from urllib.parse import quote
 import pytest
 
 from cs_mcp.sandbox import ENDPOINTS, REVOKED_KEY, Sandbox
-from cs_mcp.sandbox.app import Endpoint
 from cs_mcp.sandbox.calls import has_recording
+from cs_mcp.sandbox.routes import Endpoint
 
 from .conftest import Api
 
@@ -128,7 +128,6 @@ async def test_requests_are_logged_with_the_callers_role(api: Api, sb: Sandbox) 
 
 
 def test_recorded_call_is_used_for_paths(seeded: Sandbox) -> None:
-    row = seeded.state["calls"].find(
-        concrete(Endpoint("GET", "/calls/{id}", "get_call"), seeded).split("/")[2]
-    )
+    get_call = next(e for e in ENDPOINTS if (e.method, e.path) == ("GET", "/calls/{id}"))
+    row = seeded.state["calls"].find(concrete(get_call, seeded).split("/")[2])
     assert row is not None and has_recording(row)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
+import anyio
 import httpx
 import pytest
 
 from cs_mcp.sandbox import SANDBOX_KEYS, FaultInjector, Sandbox, SandboxTransport
 from cs_mcp.sandbox.faults import Fault
 
-from .conftest import BASE_URL, Api
+from .conftest import BASE_URL, NOW, Api
 
 pytestmark = pytest.mark.anyio
 
@@ -188,7 +189,10 @@ def test_spec_syntax(spec: str, expected: Fault) -> None:
 @pytest.mark.parametrize(
     "spec",
     ["explode", "status", "status=200", "status=abc", "drop=5", "latency=fast", "status=500:times=0",
-     "status=500:prob=2", "status=500:colour=red", "status=500:times"],
+     "status=500:prob=2", "status=500:colour=red", "status=500:times",
+     # a phase the kind cannot have
+     "drop:when=before", "malformed:when=before", "latency=5ms:when=after", "refuse:when=after", "refuse=3",
+     "status=500:when=later"],
 )  # fmt: skip
 def test_bad_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError):
@@ -216,3 +220,202 @@ async def test_control_endpoints_in_process(sb: Sandbox) -> None:
         assert (await c.get("/_sandbox/faults")).json()["faults"][0]["fired"] == 1
         assert (await c.delete("/_sandbox/faults")).json() == {"faults": []}
     assert not sb.faults.faults
+
+
+# --- The six faults a write must survive (issue 16's fault matrix), on every kind of write.
+
+
+class Write(NamedTuple):
+    """A write, how to send it against a fresh sandbox, and the state list it grows or shrinks."""
+
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    collection: str
+    change: int  # +1 creates an item, -1 removes one
+
+
+def writes_on(sb: Sandbox) -> list[Write]:
+    state = sb.state
+    sender = next(n["phone_number"] for n in state["numbers"] if n["sms_enabled"])
+    in_use = {n["call_flow_id"] for n in state["numbers"]} | {
+        p["call_flow_id"] for p in state["number_pools"]
+    }
+    idle_flow = next(f for f in state["call_flows"] if f["id"] not in in_use)
+    return [
+        Write("purchase_number", "POST", "/numbers/purchase", {"phone_number": "+18132340000"}, "numbers", +1),
+        Write("send_sms", "POST", "/texts", {"from_number": sender, "to_number": "+14155550123", "body": "hi"}, "texts", +1),
+        Write("create_call_flow", "POST", "/call-flows", {"name": "New", "config_json": idle_flow["config_json"]}, "call_flows", +1),
+        Write("release_number", "DELETE", f"/numbers/{state['numbers'][0]['id']}", None, "numbers", -1),
+        Write("delete_call_flow", "DELETE", f"/call-flows/{idle_flow['id']}", None, "call_flows", -1),
+        Write("delete_number_group", "DELETE", f"/number-groups/{state['number_groups'][0]['id']}", None, "number_groups", -1),
+    ]  # fmt: skip
+
+
+WRITE_NAMES = [w.name for w in writes_on(Sandbox(now=NOW))]
+# spec, whether the API acted, and what the client gets
+SIX_FAULTS = [
+    ("status=429", False, 429),
+    ("status=500", False, 500),
+    ("status=500:when=after", True, 500),
+    ("malformed", True, json.JSONDecodeError),
+    ("timeout=5s:when=after", True, httpx.ReadTimeout),
+    ("refuse", False, httpx.ConnectError),
+]
+
+
+async def purchasable(sb: Sandbox) -> str:
+    async with client(sb) as c:
+        found = await c.post("/numbers/search", json={"area_code": "813", "limit": 1})
+    return str(found.json()["data"]["numbers"][0]["phone_number"])
+
+
+@pytest.mark.parametrize(("spec", "acted", "outcome"), SIX_FAULTS, ids=[f[0] for f in SIX_FAULTS])
+@pytest.mark.parametrize("name", WRITE_NAMES)
+async def test_each_write_under_each_fault_is_applied_exactly_when_the_api_acted(
+    name: str, spec: str, acted: bool, outcome: int | type[Exception]
+) -> None:
+    sb = Sandbox(now=NOW)
+    write = next(w for w in writes_on(sb) if w.name == name)
+    body = {**write.body, "phone_number": await purchasable(sb)} if name == "purchase_number" else write.body
+    sb.faults.add_spec(f"{spec}:method={write.method}:path={write.path}")
+    before = len(sb.state[write.collection])  # type: ignore[literal-required]
+    received = len(sb.requests)
+    async with client(sb, timeout=0.05) as c:
+        if isinstance(outcome, int):
+            assert (await c.request(write.method, write.path, json=body)).status_code == outcome
+        elif outcome is json.JSONDecodeError:
+            response = await c.request(write.method, write.path, json=body)
+            assert response.is_success
+            with pytest.raises(json.JSONDecodeError):
+                response.json()
+        else:
+            with pytest.raises(outcome):
+                await c.request(write.method, write.path, json=body)
+    assert len(sb.state[write.collection]) == before + (write.change if acted else 0)  # type: ignore[literal-required]
+    assert list(sb.writes) == ([(write.method, write.path, "manager")] if acted else [])
+    assert len(sb.requests) - received == (0 if outcome is httpx.ConnectError else 1)  # refused: never sent
+    assert sb.faults.faults[0].fired == 1
+
+
+# --- Phases, refusals and the writes log, one at a time.
+
+
+async def test_refuse_is_a_connect_error_and_nothing_reaches_the_api(sb: Sandbox) -> None:
+    sb.faults.add("refuse", method="POST", times=1)
+    async with client(sb) as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.post("/number-groups", json={"name": "Refused"})
+        assert (await c.get("/number-groups")).status_code == 200  # reads pass; the fault is used up
+        created = await c.post("/number-groups", json={"name": "Refused"})
+    assert created.status_code == 201  # nothing was applied the first time, so no 409 for the name
+    assert [tuple(r)[:2] for r in sb.requests] == [("GET", "/number-groups"), ("POST", "/number-groups")]
+    assert sb.writes.matching("POST", "/number-groups") == 1
+
+
+async def test_a_status_after_acting_applies_the_write_then_answers_the_error(sb: Sandbox) -> None:
+    sb.faults.add("status", status=503, when="after", path="/number-groups")
+    async with client(sb) as c:
+        response = await c.post("/number-groups", json={"name": "Applied anyway"})
+    assert response.status_code == 503 and response.json()["error"]["code"] == "503"
+    assert sb.state["number_groups"][-1]["name"] == "Applied anyway"
+
+
+async def test_a_flat_error_after_acting_applies_the_write(sb: Sandbox) -> None:
+    sb.faults.add("flat_error", status=500, when="after", path="/number-groups")
+    async with client(sb) as c:
+        response = await c.post("/number-groups", json={"name": "Flat"})
+    assert response.json() == {"error": "internal_server_error"}
+    assert sb.state["number_groups"][-1]["name"] == "Flat" and len(sb.writes) == 1
+
+
+async def test_a_timeout_after_acting_still_answers_a_patient_client(sb: Sandbox) -> None:
+    sb.faults.add_spec("timeout=10ms:when=after:path=/number-groups")
+    async with client(sb) as c:
+        response = await c.post("/number-groups", json={"name": "Late"})
+    assert response.status_code == 201 and response.json()["data"]["name"] == "Late"
+
+
+async def test_a_refused_write_and_a_failed_write_are_not_applied_writes(sb: Sandbox) -> None:
+    async with client(sb) as c:
+        assert (
+            await c.post("/number-groups", json={"name": sb.state["number_groups"][0]["name"]})
+        ).status_code == 409
+        assert (await c.post("/numbers/search", json={"area_code": "813"})).status_code == 200
+        assert (await c.get("/numbers")).status_code == 200
+        assert (
+            await c.put(f"/number-groups/{sb.state['number_groups'][0]['id']}", json={"name": "Renamed"})
+        ).status_code == 200
+    assert list(sb.writes) == [("PUT", f"/number-groups/{sb.state['number_groups'][0]['id']}", "manager")]
+    assert len(sb.requests) == 4 and sb.writes.matching(path="/number-groups/*") == 1
+    assert sb.writes.matching("POST") == 0
+
+
+async def test_a_client_that_hangs_up_during_a_timeout_before_acting_leaves_nothing_applied(
+    sb: Sandbox,
+) -> None:
+    """Over a socket the server notices the hang-up while it holds the request, and drops it."""
+    sb.faults.add("timeout", seconds=30, method="POST")
+    messages = [
+        {"type": "http.request", "body": b'{"name": "Never"}', "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+    answered: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        answered.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/number-groups",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", f"Bearer {SANDBOX_KEYS['manager']}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+    }
+    with anyio.fail_after(5):  # the old layer slept the full 30 s, then created the group
+        await sb.app(scope, receive, send)
+    assert answered == [] and not sb.writes
+    assert all(g["name"] != "Never" for g in sb.state["number_groups"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("status=500:when=after", Fault("status", 500, when="after")),
+        ("timeout=5s:when=AFTER:method=post", Fault("timeout", seconds=5, method="POST", when="after")),
+        ("refuse:method=POST:path=/texts", Fault("refuse", method="POST", path="/texts")),
+        ("flat_error:when=after", Fault("flat_error", 401, when="after")),
+    ],
+)
+def test_spec_syntax_for_phases_and_refusals(spec: str, expected: Fault) -> None:
+    fault = FaultInjector.parse(spec)
+    assert fault == expected and fault.when == expected.when
+
+
+@pytest.mark.parametrize(
+    ("kind", "when"), [("status", "before"), ("refuse", "before"), ("latency", "before"), ("drop", "after"),
+                       ("malformed", "after"), ("no_envelope", "after"), ("timeout", "before")]
+)  # fmt: skip
+def test_each_kind_says_when_it_strikes(kind: str, when: str) -> None:
+    assert Fault(kind, status=500 if kind == "status" else None).when == when
+
+
+async def test_control_endpoint_takes_phases_and_reports_writes(sb: Sandbox) -> None:
+    async with httpx.AsyncClient(transport=SandboxTransport(sb), base_url="http://sandbox.invalid") as c:
+        added = await c.post("/_sandbox/faults", json=[{"kind": "status", "status": 500, "when": "after"}])
+        assert added.status_code == 201 and added.json()["faults"][0]["when"] == "after"
+        assert (await c.post("/_sandbox/faults", json={"kind": "drop", "when": "before"})).status_code == 422
+        headers = {"Authorization": f"Bearer {SANDBOX_KEYS['manager']}"}
+        assert (
+            await c.post("/api/v1/number-groups", headers=headers, json={"name": "Ctl"})
+        ).status_code == 500
+        log = (await c.get("/_sandbox/requests")).json()
+    assert log["writes"] == [{"method": "POST", "path": "/number-groups", "role": "manager"}]
+    assert log["write_counts"] == {"POST /number-groups": 1} and log["counts"] == {"POST /number-groups": 1}

@@ -75,6 +75,31 @@ def test_over_http_reads_writes_faults_and_drops(served: tuple[Sandbox, str]) ->
     assert sum(t["body"] == "Over the wire" for t in sb.state["texts"]) == 2  # the dropped POST acted
 
 
+def test_over_http_faults_before_and_after_the_api_acts(served: tuple[Sandbox, str]) -> None:
+    """The phases hold over a socket; a refusal there is a hang-up before any answer, nothing applied."""
+    sb, root = served
+    group = {"name": "Over the wire"}
+    with httpx.Client(base_url=root, timeout=5) as http:
+        http.post("/_sandbox/faults", json={"spec": "refuse:method=POST:path=/number-groups:times=1"})
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post("/api/v1/number-groups", headers=HEADERS, json=group)
+        assert not sb.writes and all(g["name"] != group["name"] for g in sb.state["number_groups"])
+
+        http.post("/_sandbox/faults", json={"spec": "status=500:when=after:method=POST:times=1"})
+        assert http.post("/api/v1/number-groups", headers=HEADERS, json=group).status_code == 500
+        assert sb.state["number_groups"][-1]["name"] == group["name"]
+
+        http.post("/_sandbox/faults", json={"spec": "timeout=1s:when=after:method=PUT:times=1"})
+        renamed = f"/api/v1/number-groups/{sb.state['number_groups'][-1]['id']}"
+        with pytest.raises(httpx.ReadTimeout):
+            http.put(renamed, headers=HEADERS, json={"name": "Renamed late"}, timeout=0.2)
+        assert sb.state["number_groups"][-1]["name"] == "Renamed late"  # applied before the wait
+
+        log = http.get("/_sandbox/requests").json()
+    assert log["counts"] == {"POST /number-groups": 1, f"PUT {renamed.removeprefix('/api/v1')}": 1}
+    assert log["write_counts"] == log["counts"]
+
+
 def test_run_server_prints_where_it_listens_and_applies_faults() -> None:
     port = free_port()
     code = f"from cs_mcp.sandbox import run_server; run_server(port={port}, faults=['status=503:times=1'])"

@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cs_mcp.sandbox import INJECTION_SAMPLES, SANDBOX_KEYS, Sandbox, SandboxTransport
+from cs_mcp.sandbox import INJECTION_SAMPLES, INJECTION_TEXTS, SANDBOX_KEYS, Sandbox, SandboxTransport
 from cs_mcp.sandbox.formats import is_e164, is_uuid
-from cs_mcp.sandbox.seed import INJECTION_TEXTS
 from cs_mcp.sandbox.validation import STEP_FIELDS, validate_flow_config
 
 from .conftest import BASE_URL, NOW
