@@ -38,6 +38,15 @@ def sandbox() -> Sandbox:
     return Sandbox(scale=1)
 
 
+@pytest.fixture(scope="session")
+def big() -> Sandbox:
+    """The business at scale 100 (about 4,300 numbers and 300,000 calls), built once for the whole run:
+    tests that use it only read it."""
+    from cs_mcp.sandbox import Sandbox
+
+    return Sandbox(scale=100)
+
+
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 

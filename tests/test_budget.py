@@ -24,11 +24,6 @@ ENCODING = get_encoding("o200k_base")
 
 
 @pytest.fixture(scope="module")
-def big() -> Sandbox:
-    return Sandbox(scale=100)
-
-
-@pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
 

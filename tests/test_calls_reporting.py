@@ -47,11 +47,6 @@ class Expected:
 
 
 @pytest.fixture(scope="module")
-def big() -> Sandbox:
-    return Sandbox(scale=100)
-
-
-@pytest.fixture(scope="module")
 def expected(big: Sandbox) -> Expected:
     calls = big.state["calls"]
     newest = date.fromisoformat(calls[0]["created_at"][:10])

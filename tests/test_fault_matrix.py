@@ -117,7 +117,7 @@ async def test_a_write_under_a_fault_happens_at_most_once_and_is_reported_truthf
             name, {**arguments, "confirmation_token": preview["confirmation_token"]}
         )
         text = result.content[0].text
-        writes = len(sb.writes.matching(method, path))
+        writes = sb.writes.matching(method, path)
         assert writes == (1 if applied else 0), f"{writes} writes applied"
         reported_done = not result.is_error and result.structured_content["status"] == "done"
         can_know = fault in RESENT or (applied and spec.functions.reconcile is not None)

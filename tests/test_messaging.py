@@ -210,11 +210,6 @@ async def test_send_sms_is_hidden_from_viewers(sandbox: Sandbox, connect: Connec
 # --- at scale 100 -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def big() -> Sandbox:
-    return Sandbox(scale=100)
-
-
 @asynccontextmanager
 async def big_client(big: Sandbox) -> AsyncIterator[Client]:
     server = build_server(Settings.for_sandbox("viewer"), transport=SandboxTransport(big))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -172,16 +171,9 @@ def test_other_resources_are_seeded(seeded: Sandbox) -> None:
         assert conversation["last_message_at"] == thread[-1]["created_at"]
 
 
-@pytest.fixture(scope="module")
-def big() -> tuple[Sandbox, float]:
-    started = time.perf_counter()
-    sandbox = Sandbox(scale=100, now=NOW)
-    return sandbox, time.perf_counter() - started
-
-
-def test_scale_100_multiplies_the_business(big: tuple[Sandbox, float], seeded: Sandbox) -> None:
-    sandbox, seconds = big
-    assert seconds < 20, f"scale 100 took {seconds:.1f} s to build"
+def test_scale_100_multiplies_the_business(big: Sandbox) -> None:
+    """(How long scale 100 takes to build is measured by the benchmarks, not asserted here.)"""
+    sandbox, seeded = big, Sandbox(scale=1, now=big.now)
     for key in ("numbers", "call_flows", "calls", "texts", "conversations", "voicemails", "number_groups"):
         assert len(sandbox.state[key]) == pytest.approx(100 * len(seeded.state[key]), rel=0.1), key
     assert len({n["phone_number"] for n in sandbox.state["numbers"]}) == len(sandbox.state["numbers"])
@@ -190,8 +182,9 @@ def test_scale_100_multiplies_the_business(big: tuple[Sandbox, float], seeded: S
 
 
 @pytest.mark.anyio
-async def test_scale_100_queries_answer_quickly(big: tuple[Sandbox, float]) -> None:
-    sandbox, _ = big
+async def test_scale_100_queries_answer(big: Sandbox) -> None:
+    """(Their speed is the benchmarks' to measure.)"""
+    sandbox = big
     headers = {"Authorization": f"Bearer {SANDBOX_KEYS['viewer']}"}
     async with httpx.AsyncClient(
         transport=SandboxTransport(sandbox), base_url=BASE_URL, headers=headers
@@ -202,8 +195,6 @@ async def test_scale_100_queries_answer_quickly(big: tuple[Sandbox, float]) -> N
             "/analytics/calls?group_by=source,status,month&metrics=count,avg_duration,qualified_pct,missed",
             "/dashboard/stats",
         ):
-            started = time.process_time()  # CPU time: other processes on a busy machine do not count
             response = await client.get(path)
             assert response.status_code == 200, response.text
-            assert time.process_time() - started < 1.5, path  # loose: 0.1-0.6 s here
         assert (await client.get("/calls")).json()["data"]["total"] == len(sandbox.state["calls"])
