@@ -2,7 +2,8 @@
 what is too large for a tool result: CSV exports (see cs_mcp/exports.py) and voicemail audio.
 
 The inventory and flow resources are the same answers as list_numbers and get_call_flow (same role
-filtering, same budget), read through the same runner, so they cannot drift from the tools.
+filtering, same budget), read through the same runner, so they cannot drift from the tools. Every
+resource is an exit: what it serves, and its errors, pass `secrets.redact` (`@redacted`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from cs_mcp import catalogue
 from cs_mcp.errors import CallScalerError
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.secrets import redacted
 from cs_mcp.toolsets.voicemails import RECORDING_URI
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         description="Tracking numbers (status active, paused or all): the first 100 and a summary of all.",
         mime_type="text/plain",
     )
+    @redacted
     async def number_inventory(status: str, ctx: Context) -> str:
         if status not in INVENTORY_STATUSES:
             raise ResourceError(f"unknown status {status!r}: use one of {', '.join(INVENTORY_STATUSES)}")
@@ -56,6 +59,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         description="A call flow as a readable outline of its steps, destinations and attached numbers.",
         mime_type="text/plain",
     )
+    @redacted
     async def call_flow_outline(call_flow_id: str, ctx: Context) -> str:
         return await _tool_text(runner, ctx, "get_call_flow", {"call_flow_id": call_flow_id})
 
@@ -66,6 +70,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         description="A voicemail's recording (audio/mpeg), for audio too large to attach to a tool result.",
         mime_type="audio/mpeg",
     )
+    @redacted
     async def voicemail_recording(voicemail_id: str, ctx: Context) -> bytes:
         spec = catalogue.by_name()["get_voicemail_recording"]
         if reason := runner.settings.hidden_reason(spec):
@@ -90,7 +95,8 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         description="An export a tool linked to because it was too large to attach; kept for an hour.",
         mime_type="text/csv",
     )
-    def read_export(name: str) -> str:
+    @redacted
+    async def read_export(name: str) -> str:
         content = EXPORTS.get(name)
         if content is None:
             raise ResourceError(f"export {name} is gone (kept one hour); call the export tool again")

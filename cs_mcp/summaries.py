@@ -19,13 +19,12 @@ from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from cs_mcp.models import ToolInput, is_untrusted
+from cs_mcp.models import ToolInput, fence, is_untrusted, neutralise_fences
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
 DEFAULT_PAGE_SIZE = 20
-UNTRUSTED_OPEN, UNTRUSTED_CLOSE = "⟦untrusted: ", "⟧"
 
 
 # --- Filters: markers on list-input fields saying how each one matches an item -----------------------
@@ -422,17 +421,34 @@ def _fields(model: BaseModel) -> Iterable[tuple[str, str]]:
             yield name, "{" + ", ".join(f"{k}={v}" for k, v in _fields(attribute)) + "}"
         elif isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
             yield name, f"[{len(attribute)} items]"
-        elif is_untrusted(type(model), name) and value != "":
-            yield name, f"{UNTRUSTED_OPEN}{value}{UNTRUSTED_CLOSE}"
+        elif is_untrusted(type(model), name) and _has_text(value):
+            yield name, fence(_scalar(value))
         else:
-            yield name, _scalar(value)
+            yield name, _inline(_scalar(value))
+
+
+def _inline(text: str) -> str:
+    """A trusted value in the rendering: it may not open or close a fence, nor start a line of its own
+    (a preview's SMS body is the model's, but may quote a caller)."""
+    return " ".join(neutralise_fences(text).splitlines())
+
+
+def _has_text(value: Any) -> bool:
+    """Whether a value holds any text (numbers and flags need no fence)."""
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, Mapping):
+        return any(_has_text(k) or _has_text(v) for k, v in value.items())
+    return isinstance(value, list | tuple) and any(_has_text(v) for v in value)
 
 
 def render(model: BaseModel) -> str:
     """A compact text rendering of a result: one `key: value` line per fact, one line per list item.
 
-    Untrusted text is fenced with ⟦untrusted: …⟧ so an assistant reads it as data. Fields excluded from
-    the structured result (advice such as Page.note) close the text.
+    Untrusted data (`is_untrusted`: declared so, or an API object's undeclared field, however nested) is
+    cleaned and fenced with ⟦untrusted: …⟧ so an assistant reads it as data; no value, trusted or not,
+    can write a fence bracket. Fields excluded from the structured result (advice such as Page.note)
+    close the text.
     """
     lines: list[str] = []
     for name, value in _fields(model):
@@ -444,5 +460,5 @@ def render(model: BaseModel) -> str:
             lines.append(f"{name}: {value}")
     for name, field in type(model).model_fields.items():
         if field.exclude and (advice := getattr(model, name)) is not None:
-            lines.append(f"{name}: {advice}")
+            lines.append(f"{name}: {_inline(str(advice))}")
     return "\n".join(lines)

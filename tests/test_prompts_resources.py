@@ -21,7 +21,7 @@ async def test_prompts_name_the_tools_they_need(connect: Any) -> None:
             "move_number_to_flow", {"number": "Google Ads Tampa", "call_flow": "Main"}
         )
         text = moved.messages[0].content.text
-        assert "'Google Ads Tampa'" in text and "update_number" in text and "get_number" in text
+        assert "⟦untrusted: Google Ads Tampa⟧" in text and "update_number" in text and "get_number" in text
         for name in PROMPTS - {"move_number_to_flow", "review_call_flow"}:
             prompt = await client.get_prompt(name, {})
             mentioned = {word.strip(".,;:()") for word in prompt.messages[0].content.text.split()}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,3 +55,119 @@ def test_the_log_filter_masks_keys_in_messages_and_arguments() -> None:
     assert RedactingFilter().filter(record)
     assert KEY not in record.getMessage()
     assert redact(json.dumps({"k": "cs_key_other_secret_99"})) == '{"k": "cs_key_********"}'
+
+
+# --- Every exit, and any long run of the key whatever its shape (issue 16) ---------------------------
+
+# Not shaped cs_key_...: only the registry of secrets can catch it.
+ODD_KEY = "sk-live-9fJ2kQ7xZp4LmN8wR3tV1cYb"
+NUMBER_ID = "00000000-0000-4000-8000-000000000001"
+
+
+def leaks(text: str, key: str = ODD_KEY) -> list[str]:
+    """Every run of 8 characters of `key` (any case) found in `text`."""
+    folded = text.lower()
+    return [key[i : i + 8] for i in range(len(key) - 7) if key[i : i + 8].lower() in folded]
+
+
+def partial_echo_api(request: httpx.Request) -> httpx.Response:
+    """An API that echoes the caller's key minus its last 4 characters, upper-cased, and cut at the front."""
+    key = request.headers["authorization"].removeprefix("Bearer ")
+    path = request.url.path.removeprefix("/api/v1")
+    if path == "/numbers":
+        number = {"id": NUMBER_ID, "phone_number": "+18135550100", "name": f"Line {key[:-4]}"}
+        return httpx.Response(200, json={"data": {"numbers": [number], "total": 1}})
+    if path == "/numbers/export":
+        rows = f"id,phone_number,name\n{NUMBER_ID},+18135550100,{key[:-4]}\n{NUMBER_ID},+18135550101,{key.upper()}\n"
+        return httpx.Response(200, text=rows * 40, headers={"content-type": "text/csv"})
+    return httpx.Response(401, json={"error": {"code": "401", "message": f"Invalid API key ...{key[3:]}"}})
+
+
+def odd_key_server(**overrides: object) -> tuple[Settings, Any]:
+    settings = Settings(
+        api_key=Secret(ODD_KEY), base_url="http://api.test/api/v1", role=Role.MANAGER, **overrides
+    )
+    return settings, build_server(settings, transport=httpx.MockTransport(partial_echo_api))
+
+
+def test_any_run_of_eight_characters_of_a_registered_secret_is_masked() -> None:
+    Secret(ODD_KEY)
+    for echoed in (ODD_KEY[:-4], ODD_KEY[4:], ODD_KEY[5:13], ODD_KEY.upper(), f'"{ODD_KEY[2:]}"'):
+        masked = redact(f"before {echoed} after")
+        assert not leaks(masked), masked
+        assert masked.startswith("before ") and masked.endswith(" after")
+    assert redact(f"x{ODD_KEY[:7]}y") == f"x{ODD_KEY[:7]}y", "7 characters are too few to matter"
+    assert redact("sandbox_scale, account_manager") == "sandbox_scale, account_manager", (
+        "the published sandbox keys are masked whole, but their pieces are ordinary words"
+    )
+
+
+async def test_a_partly_echoed_odd_key_is_masked_in_results_errors_and_resources(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, server = odd_key_server(max_output_tokens=500)
+    with caplog.at_level(logging.DEBUG):
+        async with Client(server) as client:
+            listed = await client.call_tool("list_numbers", {})
+            failed = await client.call_tool("get_numbers_bulk_stats", {})
+            exported = await client.call_tool("export_numbers_csv", {})
+            uri = exported.structured_content["resource_uri"]
+            resource = await client.read_resource(uri)
+    assert not listed.is_error and failed.is_error and "401" in failed.content[0].text
+    assert "Line ********" in listed.content[0].text
+    assert exported.content[1].type == "resource_link", "the export is over the budget, so linked"
+    assert "********" in resource.contents[0].text
+    for output in (listed, failed, exported, resource):
+        assert not leaks(output.model_dump_json()), output
+    assert not leaks(caplog.text)
+
+
+async def test_the_export_resource_does_not_serve_the_key(sandbox: Any, connect: Any) -> None:
+    key = "cs_key_sandbox_manager"
+    async with connect("manager", max_output_tokens=500) as client:
+        renamed = await client.call_tool(
+            "update_number", {"number_id": sandbox.state["numbers"][0]["id"], "name": key}
+        )
+        assert not renamed.is_error, renamed.content[0].text
+        exported = await client.call_tool("export_numbers_csv", {})
+        resource = await client.read_resource(exported.structured_content["resource_uri"])
+    assert key in sandbox.state["numbers"][0]["name"], "the API holds the key in its data"
+    assert key not in exported.model_dump_json()
+    assert key not in resource.model_dump_json() and "cs_key_********" in resource.contents[0].text
+
+
+async def test_prompts_and_resource_errors_are_redacted() -> None:
+    _, server = odd_key_server()
+    async with Client(server) as client:
+        prompt = await client.get_prompt("move_number_to_flow", {"number": ODD_KEY[:-4], "call_flow": "Main"})
+        with pytest.raises(Exception) as refused:
+            await client.read_resource(f"callscaler://numbers/{ODD_KEY}")
+    assert "********" in prompt.messages[0].content.text
+    assert not leaks(prompt.model_dump_json())
+    assert "unknown status" in str(refused.value) and not leaks(str(refused.value))
+
+
+def test_a_logged_traceback_is_redacted() -> None:
+    Secret(ODD_KEY)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger("cs_mcp.test_secrets")
+    log.addHandler(handler)
+    try:
+        raise RuntimeError(f"the API said {ODD_KEY[:-4]}")
+    except RuntimeError:
+        log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    assert "RuntimeError: the API said ********" in stream.getvalue()
+    assert not leaks(stream.getvalue())
+
+
+async def test_the_audit_log_is_redacted(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    _, server = odd_key_server(audit_log=audit, confirm_sms=False)
+    arguments = {"from_number": "+18135550100", "to_number": "+14075550777", "body": f"key {ODD_KEY[:-4]}"}
+    async with Client(server) as client:
+        await client.call_tool("send_sms", arguments)
+    assert audit.read_text() and not leaks(audit.read_text())

@@ -21,6 +21,23 @@ Direction = Literal["inbound", "outbound"]
 # What the list summary counts, in one analytics request (rows are per combination, folded per field).
 SUMMARY_GROUPS = ("status", "source", "direction")
 SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
+# Undeclared call fields that hold the system's or the business's data. Anything else the API adds is
+# untrusted, the visitor's utm_* tags (a landing-page URL's query string) first of all.
+CALL_SYSTEM_FIELDS = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "direction",
+        "tracking_number",
+        "destination_number",
+        "recording_url",
+        "number_id",
+        "call_flow_id",
+        "call_flow_name",
+        "source",
+        "ai_category",
+    }
+)
 
 
 # --- Models ---------------------------------------------------------------------------------------
@@ -65,6 +82,8 @@ class ListCalls(CallQuery, PageQuery):
 
 
 class CallItem(ApiObject):
+    trusted_extras = CALL_SYSTEM_FIELDS
+
     id: str
     created_at: str | None = None
     direction: str | None = None
@@ -81,7 +100,10 @@ CallPage = Page[CallItem]
 
 
 class Call(ApiObject):
-    """Every field the API sends comes through; those declared here are typed or untrusted."""
+    """Every field the API sends comes through; those declared here are typed or untrusted, and the
+    others untrusted unless they are the system's (CALL_SYSTEM_FIELDS)."""
+
+    trusted_extras = CALL_SYSTEM_FIELDS
 
     id: str
     status: str | None = None

@@ -25,12 +25,16 @@ from cs_mcp.summaries import (
 )
 
 SNIPPET_CHARS = 100
+# Undeclared voicemail fields that hold the system's data; anything else the API adds is untrusted.
+VOICEMAIL_SYSTEM_FIELDS = frozenset({"call_id", "tracking_number", "created_at"})
 
 # A list item shows the start of the transcription; get_voicemail has all of it.
 Snippet = Annotated[UntrustedText, AfterValidator(lambda text: clip(text, SNIPPET_CHARS)[0])]
 
 
 class VoicemailItem(ApiObject):
+    trusted_extras = VOICEMAIL_SYSTEM_FIELDS
+
     id: str
     created_at: str | None = None
     caller_number: str | None = None
@@ -60,7 +64,10 @@ class ListVoicemails(ListQuery):
 
 
 class Voicemail(ApiObject):
-    """Every field the API sends comes through; those declared here are typed or untrusted."""
+    """Every field the API sends comes through; those declared here are typed or untrusted, and the
+    others untrusted unless they are the system's (VOICEMAIL_SYSTEM_FIELDS)."""
+
+    trusted_extras = VOICEMAIL_SYSTEM_FIELDS
 
     id: str
     caller_number: str | None = None
