@@ -232,7 +232,8 @@ class CallScalerClient:
         if not call.idempotent:
             return call.unknown(cause), None
         kind = RequestTimeout if timed_out else ConnectionFailed
-        return kind(f"{call.method} {call.path}: {cause}"), backoff
+        retried = f" (attempt {tries})" if tries > 1 else ""
+        return kind(f"{call.method} {call.path}: {cause}{retried}"), backoff
 
     def _answer_failure(
         self, call: _Request, response: httpx.Response, tries: int

@@ -259,7 +259,7 @@ async def test_each_attempt_gets_only_the_time_left_in_the_budget() -> None:
         await client.get("/numbers")
     assert deadlines == [20.0, 10.0]
     assert time.now == 30.0
-    assert "GET /numbers: no answer came within 10 s" in str(caught.value)
+    assert "GET /numbers: no answer came within 10 s (attempt 2)" in str(caught.value)
 
 
 @pytest.mark.parametrize(
