@@ -8,14 +8,15 @@ A request is *idempotent* when repeating it changes nothing: every GET, and the 
 (`READ_ONLY_POSTS`). Every other request is a write that is sent once, and only an answer proving
 the API refused it before acting counts as "not done"; anything else is `WriteOutcomeUnknown`:
 
-| outcome                                      | idempotent | write                                   |
-|----------------------------------------------|------------|-----------------------------------------|
-| 429 (honours Retry-After)                    | retried    | retried: refused before acting          |
-| connect error (the request never left)       | retried    | retried                                 |
-| other 4xx but 408                            | raised     | raised: refused before acting, not done |
-| 502, 503, 504, read error, timeout           | retried    | `WriteOutcomeUnknown`, never retried    |
-| other 5xx, 408                               | raised     | `WriteOutcomeUnknown`, never retried    |
-| 2xx that is not JSON, or an error            | raised     | `WriteOutcomeUnknown`                   |
+| outcome                                   | idempotent | write                                   |
+|-------------------------------------------|------------|-----------------------------------------|
+| 429 (honours Retry-After)                 | retried    | retried: refused before acting          |
+| connect error (the request never left)    | retried    | retried                                 |
+| other 4xx but 408                         | raised     | raised: refused before acting, not done |
+| 502, 503, 504, read error, timeout        | retried    | `WriteOutcomeUnknown`, never retried    |
+| other 5xx, 408, 3xx                       | raised     | `WriteOutcomeUnknown`, never retried    |
+| 2xx not JSON (204 is fine), or an error   | raised     | `WriteOutcomeUnknown`                   |
+| 2xx with JSON that is not an object       | returned   | `WriteOutcomeUnknown`                   |
 
 Tries and total time are both bounded: each attempt's deadline is the per-attempt timeout or the
 time left in the budget, whichever is sooner, and a Retry-After longer than the time left ends the
@@ -265,6 +266,8 @@ def _query_value(value: Any) -> Any:
 
 def _unwrap(response: httpx.Response, *, expect_object: bool) -> Any:
     """The `data` of a success answer. `expect_object`: anything but a JSON object is malformed."""
+    if response.status_code == 204:  # No Content: done, and nothing to tell
+        return None
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -159,6 +159,12 @@ async def test_a_write_that_may_have_been_applied_is_unknown_and_never_repeated(
     assert "try again" not in text.lower()
 
 
+async def test_a_write_answered_no_content_is_done() -> None:
+    handler, seen = answers(httpx.Response(204))
+    assert await client_for(handler).request("DELETE", "/number-groups/g1") is None
+    assert len(seen) == 1
+
+
 @pytest.mark.parametrize(
     ("response", "kind"),
     [
