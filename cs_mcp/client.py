@@ -2,15 +2,25 @@
 
 It adds what every endpoint needs and nothing endpoint-specific: bearer auth, a `User-Agent`,
 per-attempt deadlines, the `data` envelope (and the legacy bare bodies), precise exceptions from
-`cs_mcp.errors`, and retries that can never repeat a change:
+`cs_mcp.errors`, and retries that can never repeat a change.
 
-| failure                                  | GET     | PUT/PATCH/DELETE/POST |
-|------------------------------------------|---------|-----------------------|
-| 429 (honours Retry-After)                | retried | retried: the API refused it before doing anything |
-| connect error (the request never left)   | retried | retried               |
-| 502, 503, 504, read error, read timeout  | retried | never: it may have been applied (`WriteOutcomeUnknown`) |
+A request is *idempotent* when repeating it changes nothing: every GET, and the POSTs that only read
+(`READ_ONLY_POSTS`). Every other request is a write that is sent once, and only an answer proving
+the API refused it before acting counts as "not done"; anything else is `WriteOutcomeUnknown`:
 
-Tries and total time are both bounded; a Retry-After longer than the time left ends the retries.
+| outcome                                   | idempotent | write                                   |
+|-------------------------------------------|------------|-----------------------------------------|
+| 429 (honours Retry-After)                 | retried    | retried: refused before acting          |
+| connect error (the request never left)    | retried    | retried                                 |
+| other 4xx but 408                         | raised     | raised: refused before acting, not done |
+| 502, 503, 504, read error, timeout        | retried    | `WriteOutcomeUnknown`, never retried    |
+| other 5xx, 408, 3xx                       | raised     | `WriteOutcomeUnknown`, never retried    |
+| 2xx not JSON (204 is fine), or an error   | raised     | `WriteOutcomeUnknown`                   |
+| 2xx with JSON that is not an object       | returned   | `WriteOutcomeUnknown`                   |
+
+Tries and total time are both bounded: each attempt's deadline is the per-attempt timeout or the
+time left in the budget, whichever is sooner, and a Retry-After longer than the time left ends the
+retries.
 """
 
 from __future__ import annotations
@@ -20,8 +30,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -43,15 +53,39 @@ from cs_mcp.secrets import Secret, redact
 logger = logging.getLogger("cs_mcp.client")
 
 RETRYABLE_READ_STATUSES = frozenset({502, 503, 504})
+# POST endpoints that only read (the API takes their query as a body): safe to repeat.
+READ_ONLY_POSTS = frozenset({"/numbers/search"})
+# Failures raised before a byte of the request left: nothing can have happened.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ROLE_IN_MESSAGE = re.compile(r"\b(viewer|manager|admin|owner)\b role", re.IGNORECASE)
+
+
+def idempotent_by_default(method: str, path: str) -> bool:
+    """Whether repeating `method path` can change nothing: reads only.
+
+    PUT, PATCH and DELETE are not retried either, though some are idempotent in effect: a repeat's
+    answer would not tell the truth about the first (a DELETE that worked answers 404 the second time,
+    a versioned PUT answers 409), so a caller opts in with `idempotent=True` only where it would.
+    """
+    method = method.upper()
+    return method == "GET" or (method == "POST" and "/" + path.strip("/") in READ_ONLY_POSTS)
+
+
+def refused_before_acting(status: int) -> bool:
+    """A 4xx says the API refused the request as sent; 408 (it gave up waiting) proves nothing."""
+    return 400 <= status < 500 and status != 408
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long to retry. `clock` and `sleep` are injectable so tests need no real time."""
+
     max_attempts: int = 4
     total_seconds: float = 30.0
     base_delay: float = 0.25
     max_delay: float = 4.0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep, compare=False)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: spreads retries from many clients apart."""
@@ -64,6 +98,19 @@ class RawResponse:
 
     content: bytes
     media_type: str
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request as the retry loop sees it: what to name in an error, and whether it may be repeated."""
+
+    method: str
+    path: str
+    idempotent: bool
+
+    def unknown(self, cause: str, status: int | None = None) -> WriteOutcomeUnknown:
+        """A write that may have been applied is reported as such, never as failed."""
+        return WriteOutcomeUnknown(f"{self.method} {self.path} was sent, but {cause}", status=status)
 
 
 class CallScalerClient:
@@ -85,7 +132,7 @@ class CallScalerClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=_timeouts(timeout),
             # Keep every pooled connection alive: with fewer keep-alive slots than connections, httpx closes
             # a connection on each release under load, so every request paid a new TCP/TLS handshake.
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
@@ -103,74 +150,110 @@ class CallScalerClient:
         return await self.request("GET", path, params=params)
 
     async def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> RawResponse:
-        response = await self._send("GET", path, params=params, body=None)
+        response = await self._send(_Request("GET", path, idempotent=True), params=params, body=None)
         return RawResponse(response.content, response.headers.get("content-type", "application/octet-stream"))
 
     async def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send a request and return the unwrapped `data` (or the bare legacy body)."""
-        response = await self._send(method, path, params=params, body=json_body)
-        return _unwrap(response)
+        """Send a request and return the unwrapped `data` (or the bare legacy body).
 
-    async def _send(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None, body: Any
-    ) -> httpx.Response:
-        started = time.monotonic()
+        `idempotent` (default: `idempotent_by_default`) says the request may be repeated: only then is it
+        retried after it may have reached the API, and only then is a lost answer not `WriteOutcomeUnknown`.
+        """
+        call = _Request(
+            method.upper(), path, idempotent_by_default(method, path) if idempotent is None else idempotent
+        )
+        response = await self._send(call, params=params, body=json_body)
+        try:
+            return _unwrap(response, expect_object=not call.idempotent)
+        except CallScalerError as exc:
+            if call.idempotent:
+                raise
+            # A success status with an unreadable answer: the write may well have been applied.
+            raise call.unknown(exc.message, exc.status) from None
+
+    async def _send(self, call: _Request, *, params: Mapping[str, Any] | None, body: Any) -> httpx.Response:
+        policy = self._retry
+        deadline = policy.clock() + policy.total_seconds
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         headers = {"Authorization": f"Bearer {self._api_key.reveal()}"}
-        for attempt in range(self._retry.max_attempts):
-            retry_in: float | None = None
+        error: CallScalerError | None = None
+        for tries in range(1, policy.max_attempts + 1):
+            seconds = min(self._timeout, deadline - policy.clock())
+            if error is not None and seconds <= 0:  # the wait used up the budget
+                raise error
             try:
-                with anyio.fail_after(self._timeout):
+                with anyio.fail_after(seconds):
                     response = await self._http.request(
-                        method, path.lstrip("/"), params=query, json=body, headers=headers
+                        call.method,
+                        call.path.lstrip("/"),
+                        params=query,
+                        json=body,
+                        headers=headers,
+                        timeout=_timeouts(seconds),
                     )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                error: CallScalerError = ConnectionFailed(
-                    f"could not connect to CallScaler ({type(exc).__name__})"
-                )
-                retry_in = self._retry.backoff(attempt)
-            except (TimeoutError, httpx.TimeoutException):
-                error = self._lost(
-                    method, RequestTimeout(f"{method} {path} timed out after {self._timeout:g} s")
-                )
-                retry_in = self._retry.backoff(attempt) if method == "GET" else None
-            except httpx.TransportError as exc:
-                error = self._lost(
-                    method,
-                    ConnectionFailed(f"the connection broke during {method} {path} ({type(exc).__name__})"),
-                )
-                retry_in = self._retry.backoff(attempt) if method == "GET" else None
+            except (TimeoutError, httpx.TransportError) as exc:
+                error, retry_in = self._transport_failure(call, exc, seconds, tries)
             else:
                 if response.is_success:
                     return response
-                error = _error_from(response)
-                if isinstance(error, RateLimited):
-                    retry_in = (
-                        error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
-                    )
-                elif response.status_code in RETRYABLE_READ_STATUSES:
-                    if method == "GET":
-                        retry_in = self._retry.backoff(attempt)
-                    else:
-                        error = self._lost(method, error)
-            elapsed = time.monotonic() - started
-            last_try = attempt + 1 >= self._retry.max_attempts
-            if retry_in is None or last_try or elapsed + retry_in > self._retry.total_seconds:
+                error, retry_in = self._answer_failure(call, response, tries)
+            if retry_in is None or tries >= policy.max_attempts or policy.clock() + retry_in >= deadline:
                 raise error
-            logger.info("retrying %s %s in %.2fs after %s", method, path, retry_in, type(error).__name__)
-            await anyio.sleep(retry_in)
+            logger.info(
+                "retrying %s %s in %.2fs after %s",
+                call.method,
+                call.path,
+                retry_in,
+                type(error).__name__,
+            )
+            await policy.sleep(retry_in)
         raise AssertionError("unreachable: the loop raises or returns")
 
-    @staticmethod
-    def _lost(method: str, error: CallScalerError) -> CallScalerError:
-        """A write whose answer never came may have taken effect: say so rather than guess."""
-        if method == "GET":
-            return error
-        return WriteOutcomeUnknown(
-            f"{error.message}; the change may or may not have been applied", status=error.status
+    def _transport_failure(
+        self, call: _Request, exc: Exception, seconds: float, tries: int
+    ) -> tuple[CallScalerError, float | None]:
+        """The error for a request that got no answer, and the wait before retrying it (None: don't)."""
+        backoff = self._retry.backoff(tries - 1)
+        if isinstance(exc, NEVER_SENT):
+            return ConnectionFailed(f"Could not connect to CallScaler ({type(exc).__name__})"), backoff
+        timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
+        cause = (
+            f"no answer came within {seconds:.3g} s"
+            if timed_out
+            else f"the connection broke before the answer came ({type(exc).__name__})"
         )
+        if not call.idempotent:
+            return call.unknown(cause), None
+        kind = RequestTimeout if timed_out else ConnectionFailed
+        retried = f" (attempt {tries})" if tries > 1 else ""
+        return kind(f"{call.method} {call.path}: {cause}{retried}"), backoff
+
+    def _answer_failure(
+        self, call: _Request, response: httpx.Response, tries: int
+    ) -> tuple[CallScalerError, float | None]:
+        """The error for an error answer, and the wait before retrying it (None: don't)."""
+        error = _error_from(response)
+        if isinstance(error, RateLimited):  # refused before acting: safe to repeat, writes included
+            wait = error.retry_after if error.retry_after is not None else self._retry.backoff(tries - 1)
+            return error, wait
+        if call.idempotent:
+            retryable = response.status_code in RETRYABLE_READ_STATUSES
+            return error, self._retry.backoff(tries - 1) if retryable else None
+        if refused_before_acting(response.status_code):
+            return error, None
+        return call.unknown(error.message, error.status), None
+
+
+def _timeouts(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
 
 def _query_value(value: Any) -> Any:
@@ -181,7 +264,10 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-def _unwrap(response: httpx.Response) -> Any:
+def _unwrap(response: httpx.Response, *, expect_object: bool) -> Any:
+    """The `data` of a success answer. `expect_object`: anything but a JSON object is malformed."""
+    if response.status_code == 204:  # No Content: done, and nothing to tell
+        return None
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -194,6 +280,11 @@ def _unwrap(response: httpx.Response) -> Any:
             return body["data"]
         if "error" in body:
             raise _error_from(response)
+    elif expect_object:
+        raise MalformedResponse(
+            f"CallScaler answered {response.status_code} with JSON that is not an object",
+            status=response.status_code,
+        )
     # A few legacy endpoints answer without the envelope; the caller's model validates the shape.
     return body
 

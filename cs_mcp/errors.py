@@ -27,7 +27,13 @@ class CallScalerError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        return as_sentences(self.message, self.hint)
+
+
+def as_sentences(*parts: str) -> str:
+    """The parts joined as sentences: each ends with a full stop unless it already ends a sentence."""
+    kept = [part.strip() for part in parts if part.strip()]
+    return " ".join(part if part.endswith((".", "!", "?")) else part + "." for part in kept)
 
 
 class AuthenticationError(CallScalerError):
@@ -78,14 +84,20 @@ class RateLimited(CallScalerError):
         return "Wait a little before retrying."
 
 
+# The hints below that say "try again" belong to reads (and to writes the API refused before acting):
+# a write that may have been applied is always a WriteOutcomeUnknown instead.
+
+
 class ServerError(CallScalerError):
-    """A 5xx answer."""
+    """A 5xx answer to a read."""
 
     hint = "CallScaler had a problem; try again shortly."
 
 
 class RequestTimeout(CallScalerError):
-    hint = "CallScaler did not answer in time; try again shortly."
+    """A read that got no answer in time, even after retries."""
+
+    hint = "CallScaler may be slow or unreachable; try again shortly."
 
 
 class ConnectionFailed(CallScalerError):
@@ -93,13 +105,19 @@ class ConnectionFailed(CallScalerError):
 
 
 class MalformedResponse(CallScalerError):
-    hint = "CallScaler answered with a body cs_mcp could not read; try again, and report it if it persists."
+    """A read answered with a body cs_mcp cannot read."""
+
+    hint = "Try again shortly, and report it if it persists."
 
 
 class WriteOutcomeUnknown(CallScalerError):
-    """A write was sent but its answer was lost: it may or may not have taken effect."""
+    """A write reached CallScaler (or may have), but no answer says whether it was applied."""
 
-    hint = "It was not retried, so it happened at most once; check the current state before trying again."
+    hint = (
+        "It may or may not have taken effect; it was not retried, so it happened at most once. Before "
+        "doing it again, read the current state of what it changes (list or get it) to see whether it did: "
+        "repeating it blindly could do it twice."
+    )
 
 
 _BY_STATUS: dict[int, type[CallScalerError]] = {

@@ -145,12 +145,12 @@ class PageQuery(ToolInput):
         WithJsonSchema({"type": "integer", "maximum": 100}),
     ] = DEFAULT_PAGE_SIZE
     cursor: Annotated[str | None, Field(max_length=300)] = None
+    # Constraints sit on the list and the text, not on the optional: None is never checked against them.
     fields: Annotated[
-        list[str] | None,
+        Annotated[list[str], Field(max_length=20)] | None,
         BeforeValidator(
             lambda v: v.replace(",", " ").split() if isinstance(v, str) else v
         ),  # "a,b" works too
-        Field(max_length=20),
         WithJsonSchema({"type": "array"}),
     ] = None
 
@@ -158,7 +158,9 @@ class PageQuery(ToolInput):
 class ListQuery(PageQuery):
     """Paging and sorting arguments of the lists cs_mcp pages itself."""
 
-    sort: Annotated[str | None, AfterValidator(_sort_spelling), WithJsonSchema(_SORT_SCHEMA)] = None
+    sort: Annotated[Annotated[str, AfterValidator(_sort_spelling)] | None, WithJsonSchema(_SORT_SCHEMA)] = (
+        None
+    )
 
 
 class Page(BaseModel, Generic[ItemT]):

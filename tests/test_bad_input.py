@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp_types import CallToolResult
+from pydantic import ValidationError
 
 from cs_mcp import catalogue
+from cs_mcp.sandbox import Sandbox
 from cs_mcp.schemas import input_schema
 
 pytestmark = pytest.mark.anyio
@@ -19,7 +22,7 @@ TOOLS = [spec for spec in catalogue.load() if spec.name != "get_capabilities"]
 
 
 def wrong_value(schema: dict[str, Any]) -> Any:
-    """A value of the wrong type for a property."""
+    """A value of the wrong type for a property (a number is fine where text is asked: it is text)."""
     kind = schema.get("type")
     if kind in ("integer", "number"):
         return "twelve"
@@ -29,7 +32,7 @@ def wrong_value(schema: dict[str, Any]) -> Any:
         return 42
     if kind == "object":
         return ["not", "an", "object"]
-    return 123 if "enum" not in schema else "not-one-of-the-choices"
+    return ["not", "text"] if "enum" not in schema else "not-one-of-the-choices"
 
 
 def valid_required(schema: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +87,61 @@ async def test_malformed_arguments_are_refused_before_any_request(
             assert "Nothing was sent" in text, f"{spec.name}: {label}"
             assert len(text) < 2000, f"{spec.name}: {label}: the error echoes too much"
             assert len(sandbox.requests) == before, f"{spec.name}: {label} reached the API"
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+def assert_clear(spec: catalogue.ToolSpec, label: str, result: CallToolResult) -> None:
+    """A result or a tool error that says something: never the SDK's bare "Error executing tool X"."""
+    text = text_of(result)
+    assert text.strip() != f"Error executing tool {spec.name}", f"{spec.name}: {label}: generic error"
+    if result.is_error:
+        assert "internal error" not in text and len(text) > len(f"Error executing tool {spec.name}: "), (
+            f"{spec.name}: {label}: {text[:300]}"
+        )
+
+
+def validated(spec: catalogue.ToolSpec, arguments: dict[str, Any]) -> Any:
+    """The arguments as the tool reads them, or the problems it finds."""
+    try:
+        return spec.input_model.model_validate(arguments)
+    except ValidationError as exc:
+        return [(error["loc"], error["msg"]) for error in exc.errors()]
+
+
+def outcome(result: CallToolResult) -> tuple[bool, Any, str]:
+    return result.is_error, result.structured_content, text_of(result)
+
+
+@pytest.mark.parametrize("spec", TOOLS, ids=lambda spec: spec.name)
+async def test_null_for_any_argument_means_not_given(
+    spec: catalogue.ToolSpec, connect: Any, sandbox: Sandbox
+) -> None:
+    """`{"fields": null}` crashed every list tool with the SDK's generic error (r07): null is "not given".
+
+    A required argument sent as null is reported missing, with nothing sent; an optional one changes
+    nothing: a read answers exactly as without it, and a write gets as far as without it.
+    """
+    schema = input_schema(spec.input_model)
+    base = valid_required(schema)
+    async with connect("owner") as client:
+        for name in schema.get("properties", {}):
+            arguments = {**base, name: None}
+            before = len(sandbox.requests)
+            result = await client.call_tool(spec.name, arguments)
+            assert_clear(spec, f"{name}=null", result)
+            if name in schema.get("required", []):
+                assert result.is_error and f"`{name}` is required" in text_of(result), spec.name
+                assert len(sandbox.requests) == before, f"{spec.name}: {name}=null reached the API"
+                continue
+            without = {k: v for k, v in arguments.items() if k != name}
+            if not spec.writes:
+                plain = await client.call_tool(spec.name, without)
+                assert outcome(result) == outcome(plain), (spec.name, name)
+            else:  # a write acts; whether it is read the same is what matters
+                assert validated(spec, arguments) == validated(spec, without), (spec.name, name)
 
 
 async def test_unicode_and_control_text_in_valid_places_never_crashes(connect: Any) -> None:

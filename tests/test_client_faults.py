@@ -1,27 +1,32 @@
-"""The shared API client against the sandbox's injected faults (the same client the server uses)."""
+"""The shared API client against the sandbox's injected faults (the same client the server uses).
+
+Retries wait on a fake clock (FakeTime); only the deadline tests wait, a few hundredths of a second.
+"""
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import pytest
 
 from cs_mcp import errors
-from cs_mcp.client import CallScalerClient, RetryPolicy
+from cs_mcp.client import CallScalerClient
 from cs_mcp.config import SANDBOX_BASE_URL
 from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
 from cs_mcp.secrets import Secret
+from tests.fake_time import FakeTime
 
 pytestmark = pytest.mark.anyio
-FAST = RetryPolicy(max_attempts=4, total_seconds=10, base_delay=0.01, max_delay=0.05)
 
 
-def client(sandbox: Sandbox, role: str = "manager", **options: object) -> CallScalerClient:
+def client(
+    sandbox: Sandbox, role: str = "manager", time: FakeTime | None = None, **options: object
+) -> CallScalerClient:
     return CallScalerClient(
         Secret(SANDBOX_KEYS[role]),
         SANDBOX_BASE_URL,
         transport=SandboxTransport(sandbox),
-        **{"retry": FAST, **options},  # type: ignore[arg-type]
+        **{"retry": (time or FakeTime()).policy(), **options},  # type: ignore[arg-type]
     )
 
 
@@ -38,9 +43,9 @@ async def test_a_read_is_retried_through_server_errors(sandbox: Sandbox) -> None
 
 async def test_rate_limit_waits_for_retry_after(sandbox: Sandbox) -> None:
     sandbox.faults.add("status", status=429, retry_after=1, times=1, path="/numbers/bulk-stats")
-    started = time.monotonic()
-    await client(sandbox).get("/numbers/bulk-stats")
-    assert time.monotonic() - started >= 1
+    time = FakeTime()
+    await client(sandbox, time=time).get("/numbers/bulk-stats")
+    assert time.slept == [1]
     assert sent(sandbox, "GET", "/numbers/bulk-stats") == 2
 
 
@@ -55,14 +60,65 @@ async def test_a_dropped_write_is_never_repeated(sandbox: Sandbox) -> None:
     assert len(sandbox.state["texts"]) == before + 1  # it did happen, once
 
 
-async def test_a_slow_answer_times_out_within_bounds(sandbox: Sandbox) -> None:
-    sandbox.faults.add("timeout", seconds=5, path="/dashboard/stats")
-    started = time.monotonic()
-    with pytest.raises(errors.RequestTimeout):
-        await client(
-            sandbox, timeout=0.2, retry=RetryPolicy(max_attempts=2, total_seconds=1, base_delay=0.01)
-        ).get("/dashboard/stats")
-    assert time.monotonic() - started < 2
+def sms(sandbox: Sandbox, to_number: str) -> dict[str, Any]:
+    sender = next(n for n in sandbox.state["numbers"] if n["sms_enabled"])
+    return {"from_number": sender["phone_number"], "to_number": to_number, "body": "Hello"}
+
+
+def texts_to(sandbox: Sandbox, to_number: str) -> int:
+    return sum(1 for text in sandbox.state["texts"] if text.get("to_number") == to_number)
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "applied"),
+    [
+        ("malformed", {}, 1),  # the API sent it, then its 200 came back cut in half (r01)
+        ("drop", {}, 1),
+        ("status", {"status": 500}, 0),  # refused before acting, but a 500 cannot prove it
+        ("status", {"status": 408}, 0),
+        ("flat_error", {"status": 503}, 0),
+    ],
+)
+async def test_a_write_without_a_trustworthy_answer_is_unknown_and_sent_once(
+    sandbox: Sandbox, kind: str, options: dict, applied: int
+) -> None:
+    sandbox.faults.add(kind, method="POST", path="/texts", **options)
+    with pytest.raises(errors.WriteOutcomeUnknown) as caught:
+        await client(sandbox).request("POST", "/texts", json_body=sms(sandbox, "+18135550143"))
+    assert sent(sandbox, "POST", "/texts") == 1
+    assert texts_to(sandbox, "+18135550143") == applied
+    assert "POST /texts was sent" in str(caught.value) and "read the current state" in str(caught.value)
+
+
+async def test_a_write_answered_without_its_envelope_is_done(sandbox: Sandbox) -> None:
+    sandbox.faults.add("no_envelope", method="POST", path="/texts")
+    data = await client(sandbox).request("POST", "/texts", json_body=sms(sandbox, "+18135550144"))
+    assert isinstance(data, dict) and texts_to(sandbox, "+18135550144") == 1
+
+
+async def test_a_write_the_api_refuses_is_not_done(sandbox: Sandbox) -> None:
+    with pytest.raises(errors.InvalidRequest):
+        await client(sandbox).request("POST", "/texts", json_body={**sms(sandbox, "+1813"), "body": ""})
+    assert sent(sandbox, "POST", "/texts") == 1
+
+
+async def test_a_failed_number_search_is_retried_and_says_nothing_of_changes(sandbox: Sandbox) -> None:
+    sandbox.faults.add("status", status=503, path="/numbers/search")
+    with pytest.raises(errors.ServerError) as caught:
+        await client(sandbox).request("POST", "/numbers/search", json_body={"area_code": "813"})
+    assert sent(sandbox, "POST", "/numbers/search") == 4
+    assert "applied" not in str(caught.value) and "may or may not" not in str(caught.value)
+
+
+async def test_a_slow_answer_times_out_at_the_deadline(sandbox: Sandbox) -> None:
+    sandbox.faults.add("timeout", seconds=30, path="/dashboard/stats")
+    time = FakeTime()
+    with pytest.raises(errors.RequestTimeout) as caught:
+        await client(sandbox, time=time, timeout=0.05, retry=time.policy(max_attempts=2)).get(
+            "/dashboard/stats"
+        )
+    assert sent(sandbox, "GET", "/dashboard/stats") == 2
+    assert "within 0.05 s" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
@@ -18,6 +18,9 @@ from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, page_note, proje
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
+# A call lasts at most a day as far as the API's filters go (0-86400 s). The maximum is enforced, not
+# published: every viewer session would pay for it in tools/list, and no real question goes near it.
+Duration = Annotated[int, Field(ge=0, le=86_400), WithJsonSchema({"type": "integer", "minimum": 0})]
 # What the list summary counts, in one analytics request (rows are per combination, folded per field).
 SUMMARY_GROUPS = ("status", "source", "direction")
 SUMMARY_METRICS = ("count", "avg_duration", "qualified_pct")
@@ -53,8 +56,8 @@ class CallQuery(ToolInput):
     source: Annotated[str | None, Field(max_length=40, description="e.g. google, facebook, direct")] = None
     number_id: Id | None = None
     call_flow_id: Id | None = None
-    min_duration: Annotated[int | None, Field(ge=0, description="seconds")] = None
-    max_duration: Annotated[int | None, Field(ge=0)] = None
+    min_duration: Annotated[Duration | None, Field(description="seconds")] = None
+    max_duration: Duration | None = None
     min_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
     max_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
     search: Annotated[

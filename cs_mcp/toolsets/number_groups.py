@@ -49,7 +49,7 @@ class ListGroupMembers(ListQuery):
 
 class CreateNumberGroup(ToolInput):
     name: Name
-    number_ids: Annotated[list[Id] | None, Field(max_length=MAX_NUMBER_IDS)] = None
+    number_ids: NumberIds | None = None
 
 
 class UpdateNumberGroup(ToolInput):

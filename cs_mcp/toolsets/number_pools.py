@@ -11,7 +11,7 @@ from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Id, Name, Phone, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, Page, summarise
-from cs_mcp.toolsets.number_groups import MAX_NUMBER_IDS, MembershipChange, NumberIds, Removed, add_members
+from cs_mcp.toolsets.number_groups import MembershipChange, NumberIds, Removed, add_members
 from cs_mcp.toolsets.numbers import NumberItem
 
 __all__ = ["MembershipChange", "Removed"]  # re-exported: the catalogue names them in this toolset
@@ -58,7 +58,7 @@ class CreateNumberPool(ToolInput):
     call_flow_id: Id | None = None
     session_timeout_seconds: Annotated[int | None, Field(ge=60, le=86400, description="default 1800")] = None
     fallback_number: Phone | None = None
-    number_ids: Annotated[list[Id] | None, Field(max_length=MAX_NUMBER_IDS)] = None
+    number_ids: NumberIds | None = None
 
 
 class AddPoolNumbers(ToolInput):
