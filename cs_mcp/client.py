@@ -48,7 +48,8 @@ from cs_mcp.errors import (
     WriteOutcomeUnknown,
     error_for_status,
 )
-from cs_mcp.secrets import Secret, redact
+from cs_mcp.models import fence
+from cs_mcp.secrets import Secret
 
 logger = logging.getLogger("cs_mcp.client")
 
@@ -304,13 +305,13 @@ def _error_from(response: httpx.Response) -> CallScalerError:
             required_role = error.get("required_role")
         elif error is not None:
             message = str(error)
-    if not message:
-        message = f"HTTP {status} {response.reason_phrase}".strip()
     if status == 403 and not required_role and (match := _ROLE_IN_MESSAGE.search(message)):
         required_role = match.group(1).lower()
+    # The API's words may quote outside data (a caller's name, a form field): fenced like any untrusted text.
+    message = fence(message) if message else f"HTTP {status} {response.reason_phrase}".strip()
     if status < 400:  # an error body with a success status
         return MalformedResponse(
-            f"CallScaler answered {status} with an error: {redact(message)}", status=status
+            f"CallScaler answered {status} with an error: {message}", status=status
         )
     return error_for_status(
         status,

@@ -54,9 +54,9 @@ class Confirmable(BaseModel, Generic[ResultT]):
     message: str
 
 
+# The elicitation form (no docstring: it would be sent as the form's description). `confirm` has no
+# default: a form accepted without ticking it is a no.
 class Approve(BaseModel):
-    """The elicitation form. `confirm` has no default: a form accepted without ticking it is a no."""
-
     # The SDK renders `bool | None = None` as a plain boolean with no default.
     confirm: bool | None = Field(None, title="Yes, do it")
 
