@@ -183,7 +183,7 @@ async def test_create_call_flow(sandbox, connect) -> None:
 @pytest.mark.parametrize(
     "config",
     [
-        {"steps": [{"type": "forward", "destination": "8135550177"}]},
+        {"steps": [{"type": "forward", "destination": "555-0177"}]},
         {"steps": [{"type": "ivr", "options": {"A": {"label": "x", "steps": []}}}]},
         {
             "steps": [
