@@ -43,7 +43,7 @@ def parse_role(text: str) -> Role:
 def _base_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"malformed base URL {text!r}: expected like https://callscaler.com/api/v1")
+        raise ValueError(f"malformed base URL {text!r}: expected like {DEFAULT_BASE_URL}")
     return text.rstrip("/")
 
 
@@ -64,8 +64,8 @@ def _http_token(text: str) -> Secret:
     # The message never repeats the token, not even its length.
     if len(text) < MIN_HTTP_TOKEN_CHARS or not text.isascii() or not text.isprintable() or " " in text:
         raise ValueError(
-            f"too short or not plain: use at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits), "
-            f"made with {MAKE_A_TOKEN}"
+            f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits) of printable ASCII "
+            f"without spaces; make one with {MAKE_A_TOKEN}"
         )
     return Secret(text)
 
@@ -110,7 +110,7 @@ class Option:
     switch: bool = False  # a flag without a value; its environment variable takes 1/0
     repeat: bool = False  # may be given more than once; the value is a tuple
     flag: bool = True  # False: environment only (the API key)
-    secret: bool = False
+    secret: bool = False  # its value never appears in a message
     metavar: str | None = None
 
     @property
@@ -361,11 +361,15 @@ def read_options(
 
 
 def _converted(option: Option, source: str, texts: list[str]) -> Any:
-    try:
-        converted = tuple(option.convert(text) for text in texts)
-    except (ValueError, ConfigError) as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    return converted if option.repeat else converted[0]
+    converted = []
+    for text in texts:
+        try:
+            converted.append(option.convert(text))
+        except (ValueError, ConfigError) as exc:
+            # Whatever a parser says, a secret's value is not repeated back.
+            message = str(exc).replace(text, "(hidden)") if option.secret and text else str(exc)
+            raise ConfigError(f"{source}: {message}") from None
+    return tuple(converted) if option.repeat else converted[0]
 
 
 # -- settings

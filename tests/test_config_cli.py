@@ -321,3 +321,16 @@ def test_a_short_http_token_from_the_environment_stops_the_cli_without_echoing_i
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("cs-mcp: error: CS_MCP_HTTP_TOKEN: ") and done.stderr.count("\n") == 1
     assert "hunter2" not in done.stderr
+
+
+def test_a_secret_option_is_never_repeated_back_whatever_its_parser_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def careless(text: str) -> str:
+        raise ValueError(f"{text!r} is wrong")
+
+    leaky = Option("key", "a secret", frozenset({"t"}), env="T_KEY", parse=careless, flag=False, secret=True)
+    monkeypatch.setattr("cs_mcp.config.OPTIONS", (leaky,))
+    with pytest.raises(ConfigError) as refused:
+        read_options("t", build_parser().parse_args(["tools"]), {"T_KEY": "s3cr3t-value"})
+    assert "s3cr3t-value" not in str(refused.value) and str(refused.value).startswith("T_KEY: ")
