@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"cs-mcp: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cs-mcp", description="An MCP server for the CallScaler call-tracking API.")
     parser.add_argument("--version", action="version", version=f"cs-mcp {__version__}")
     commands = parser.add_subparsers(dest="command")
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in {"-h", "--help", "--version"}):
         argv.insert(0, "serve")
-    parser = build_parser()
+    parser = _parser()
     # key=value pairs of `call` may come before or after options: argparse leaves them over.
     args, leftover = parser.parse_known_args(argv)
     if (

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cs_mcp.cli import build_parser, main, parse_call_arguments
+from cs_mcp.cli import _parser, main, parse_call_arguments
 from cs_mcp.config import DEFAULT_BASE_URL, OPTIONS, Option, Role, Settings, read_options
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
@@ -19,7 +19,7 @@ REQUIRED = {"call": ["get_capabilities"]}
 
 
 def values(command: str, *argv: str, **env: str) -> dict[str, Any]:
-    return read_options(command, build_parser().parse_args([command, *REQUIRED.get(command, []), *argv]), env)
+    return read_options(command, _parser().parse_args([command, *REQUIRED.get(command, []), *argv]), env)
 
 
 def parse(*argv: str, command: str = "serve", **env: str) -> Settings:
@@ -332,5 +332,5 @@ def test_a_secret_option_is_never_repeated_back_whatever_its_parser_says(
     leaky = Option("key", "a secret", frozenset({"t"}), env="T_KEY", parse=careless, flag=False, secret=True)
     monkeypatch.setattr("cs_mcp.config.OPTIONS", (leaky,))
     with pytest.raises(ConfigError) as refused:
-        read_options("t", build_parser().parse_args(["tools"]), {"T_KEY": "s3cr3t-value"})
+        read_options("t", _parser().parse_args(["tools"]), {"T_KEY": "s3cr3t-value"})
     assert "s3cr3t-value" not in str(refused.value) and str(refused.value).startswith("T_KEY: ")
