@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import os
@@ -192,11 +191,14 @@ def _on_terminal() -> bool:
 def _call(args: argparse.Namespace, settings: Settings, argv: Sequence[str]) -> int:
     import anyio
 
-    from cs_mcp.inprocess import call_tool, pending_token
+    from cs_mcp.inprocess import call_tool, call_with_consent, pending_token
 
     arguments = parse_call_arguments(args.arguments, args.json_args)
     consent = TerminalConsent() if _on_terminal() else None
-    result = anyio.run(functools.partial(call_tool, settings, args.tool, arguments, confirm=consent))
+    if consent is None:
+        result = anyio.run(call_tool, settings, args.tool, arguments)
+    else:
+        result = call_with_consent(settings, args.tool, arguments, consent)
     token = pending_token(result)
     if token is not None and consent is not None and consent.answer is False:
         print("Declined: nothing was done.", file=sys.stderr)

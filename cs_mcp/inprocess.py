@@ -12,7 +12,7 @@ from mcp_types import CallToolResult, TextContent
 
 from cs_mcp.config import Settings
 from cs_mcp.guardrails import TOKEN_ARGUMENT, Preview
-from cs_mcp.server import build_server
+from cs_mcp.server import CallScalerServer, build_server
 
 # Shown the preview of a call that needs confirmation: may it go ahead?
 Consent = Callable[[Preview], bool]
@@ -24,22 +24,32 @@ async def connect(settings: Settings, **client_options: Any) -> AsyncIterator[Cl
         yield client
 
 
-async def call_tool(
-    settings: Settings, tool: str, arguments: dict[str, Any], *, confirm: Consent | None = None
-) -> CallToolResult:
-    """Call `tool` once. With `confirm`, a call that needs confirmation is put to it and, on yes, made
-    again with its token in the same session: the token lives in this server's memory only."""
+async def call_tool(settings: Settings, tool: str, arguments: dict[str, Any]) -> CallToolResult:
     async with connect(settings) as client:
-        result = await client.call_tool(tool, arguments)
-        token = pending_token(result)
-        if token is None or confirm is None:
-            return result
-        assert result.structured_content is not None  # a pending token comes in structured content
-        preview = Preview.model_validate(result.structured_content["preview"])
-        # In a worker thread: `confirm` may wait on a person, and the server shares this event loop.
-        if await anyio.to_thread.run_sync(confirm, preview):
-            result = await client.call_tool(tool, {**arguments, TOKEN_ARGUMENT: token})
+        return await client.call_tool(tool, arguments)
+
+
+def call_with_consent(
+    settings: Settings, tool: str, arguments: dict[str, Any], consent: Consent
+) -> CallToolResult:
+    """Call `tool`; if it needs confirmation, put its preview to `consent` and, on yes, call again with
+    the token. Blocking: the question is asked between two event loops, so Ctrl-C interrupts it (an
+    asyncio loop would only cancel its task and leave the read waiting). Both calls go to one server,
+    whose guardrails hold the token."""
+    server = build_server(settings)
+    result = anyio.run(_call_once, server, tool, arguments)
+    token = pending_token(result)
+    if token is None:
         return result
+    assert result.structured_content is not None  # a pending token comes in structured content
+    if not consent(Preview.model_validate(result.structured_content["preview"])):
+        return result
+    return anyio.run(_call_once, server, tool, {**arguments, TOKEN_ARGUMENT: token})
+
+
+async def _call_once(server: CallScalerServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+    async with Client(server) as client:
+        return await client.call_tool(tool, arguments)
 
 
 def pending_token(result: CallToolResult) -> str | None:

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 
@@ -16,7 +17,7 @@ import pytest
 from cs_mcp.cli import NOT_DONE, question_for
 from cs_mcp.config import Settings
 from cs_mcp.guardrails import Preview
-from cs_mcp.inprocess import call_tool, pending_token
+from cs_mcp.inprocess import call_tool, call_with_consent, pending_token
 
 MANAGER = ("--sandbox", "--role", "manager")
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
@@ -44,9 +45,9 @@ def run_without_terminal(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_on_terminal(argv: list[str], answer: str) -> tuple[int, str, str]:
-    """Run with stdin and stderr on a pseudo-terminal, answer the question once it shows, and return
-    (exit status, stdout, what the terminal showed)."""
+def run_on_terminal(argv: list[str], answer: str | None) -> tuple[int, str, str]:
+    """Run with stdin and stderr on a pseudo-terminal, answer the question once it shows (None: press
+    Ctrl-C instead), and return (exit status, stdout, what the terminal showed)."""
     controller, terminal = pty.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "cs_mcp", *argv],
@@ -62,7 +63,10 @@ def run_on_terminal(argv: list[str], answer: str) -> tuple[int, str, str]:
             ready, _, _ = select.select([controller], [], [], 60)
             assert ready, f"no question within 60 s; the terminal showed {shown!r}"
             shown += os.read(controller, 4096)
-        os.write(controller, answer.encode() + b"\n")
+        if answer is None:
+            child.send_signal(signal.SIGINT)
+        else:
+            os.write(controller, answer.encode() + b"\n")
         stdout, _ = child.communicate(timeout=60)
         while select.select([controller], [], [], 0)[0]:
             try:
@@ -101,6 +105,13 @@ def test_on_a_terminal_anything_but_yes_does_nothing(answer: str) -> None:
     assert "done" not in stdout
 
 
+def test_ctrl_c_at_the_question_ends_the_command_and_does_nothing() -> None:
+    number = number_for_sale()
+    status, stdout, _ = run_on_terminal(["call", "purchase_number", f"phone_number={number}", *MANAGER], None)
+    assert status == 130
+    assert "done" not in stdout
+
+
 def test_without_a_terminal_it_prints_the_token_the_command_and_the_truth() -> None:
     number = number_for_sale()
     done = run_without_terminal("call", "purchase_number", f"phone_number={number}", *MANAGER)
@@ -125,21 +136,18 @@ def test_without_a_terminal_json_output_stays_pure_json() -> None:
     assert json.loads(done.stdout)["status"] == "needs_confirmation"
 
 
-@pytest.mark.anyio
-async def test_consent_sees_the_preview_and_its_answer_decides() -> None:
+def test_consent_sees_the_preview_and_its_answer_decides() -> None:
     settings = Settings.for_sandbox("manager")
-    found = await call_tool(settings, "search_available_numbers", {"area_code": "813", "limit": 1})
-    assert found.structured_content is not None
-    number = found.structured_content["numbers"][0]["phone_number"]
+    number = number_for_sale()
     seen: list[Preview] = []
 
     def refuse(preview: Preview) -> bool:
         seen.append(preview)
         return False
 
-    refused = await call_tool(settings, "purchase_number", {"phone_number": number}, confirm=refuse)
+    refused = call_with_consent(settings, "purchase_number", {"phone_number": number}, refuse)
     assert pending_token(refused) is not None and seen[0].monthly_cost_cents == 115
-    bought = await call_tool(settings, "purchase_number", {"phone_number": number}, confirm=lambda _: True)
+    bought = call_with_consent(settings, "purchase_number", {"phone_number": number}, lambda _: True)
     assert bought.structured_content is not None and bought.structured_content["status"] == "done"
 
 
