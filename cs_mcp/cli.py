@@ -6,44 +6,53 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cs_mcp import __version__
-from cs_mcp.config import Settings, add_common_options, settings_from
+from cs_mcp.config import Settings, add_options, read_options
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import RedactingFilter
 
+if TYPE_CHECKING:  # the CLI imports the MCP stack only for the commands that need it, to start fast
+    from mcp_types import CallToolResult
+
+    from cs_mcp.guardrails import Preview
+
 COMMANDS = ("serve", "tools", "call", "demo", "sandbox")
+# `cs-mcp call` exit statuses beyond 0 (done) and 2 (bad configuration).
+TOOL_ERROR, NOT_DONE = 1, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr and exit 2, like any other bad configuration."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"cs-mcp: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cs-mcp", description="An MCP server for the CallScaler call-tracking API."
-    )
+    parser = _Parser(prog="cs-mcp", description="An MCP server for the CallScaler call-tracking API.")
     parser.add_argument("--version", action="version", version=f"cs-mcp {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="serve MCP over stdio (default) or Streamable HTTP")
-    add_common_options(serve)
-    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--http-token", help="bearer token required over HTTP (env CS_MCP_HTTP_TOKEN)")
-    serve.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        help="another Host name to answer over HTTP (repeatable)",
-    )
+    add_options(serve, "serve")
 
     tools = commands.add_parser("tools", help="print the tool catalogue such a server would expose")
-    add_common_options(tools)
+    add_options(tools, "tools")
     tools.add_argument("--json", action="store_true", help="machine-readable output")
 
-    call = commands.add_parser("call", help="call one tool in-process and print its result")
-    add_common_options(call)
+    call = commands.add_parser(
+        "call",
+        help="call one tool in-process and print its result",
+        epilog=f"exit status: 0 done, {TOOL_ERROR} tool error, 2 bad configuration, {NOT_DONE} nothing done "
+        "(declined, or needs a confirmation no terminal could give). On a terminal, a tool that needs "
+        "confirmation shows its preview and asks you.",
+    )
+    add_options(call, "call")
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value")
     call.add_argument("--json-args", help="arguments as one JSON object")
@@ -52,10 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="a scripted tour against the sandbox")
 
     sandbox = commands.add_parser("sandbox", help="serve the simulated CallScaler REST API over HTTP")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8700)
-    sandbox.add_argument("--sandbox-scale", type=int, default=1)
-    sandbox.add_argument("--fault", action="append", default=[], help="inject a fault, e.g. latency=20ms")
+    add_options(sandbox, "sandbox")
     return parser
 
 
@@ -84,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(leftover)}")
     _configure_logging()
     try:
-        return _run(args)
+        return _run(args, argv)
     except ConfigError as exc:
         print(f"cs-mcp: error: {exc}", file=sys.stderr)
         return 2
@@ -95,35 +101,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    values = read_options(args.command, args)
     if args.command == "sandbox":
         from cs_mcp.sandbox import run_server
 
-        run_server(host=args.host, port=args.port, scale=args.sandbox_scale, faults=args.fault)
+        run_server(
+            host=values["host"], port=values["port"], scale=values["sandbox_scale"], faults=values["fault"]
+        )
         return 0
     if args.command == "demo":
         from cs_mcp.demo import run_demo
 
         return run_demo()
-    settings = settings_from(args, require_key=args.command != "tools")
+    settings = Settings.from_options(values, require_key=args.command != "tools")
     if args.command == "tools":
         from cs_mcp.tools_table import print_tools
 
         print_tools(settings, as_json=args.json)
         return 0
     if args.command == "call":
-        return _call(args, settings)
-    return _serve(args, settings)
+        return _call(args, settings, argv)
+    return _serve(values, settings)
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def _serve(values: Mapping[str, Any], settings: Settings) -> int:
     from cs_mcp.server import build_server
 
-    if args.transport == "http":
+    if values["transport"] == "http":
         from cs_mcp.http import serve_http
 
         server = build_server(settings)
-        serve_http(server, settings, args.host, args.port, args.allowed_host)
+        serve_http(server, settings, values["host"], values["port"], values["allowed_host"])
     else:
         build_server(settings).run("stdio")
     return 0
@@ -150,26 +159,76 @@ def parse_call_arguments(pairs: Sequence[str], json_args: str | None) -> dict[st
     return arguments
 
 
-def _call(args: argparse.Namespace, settings: Settings) -> int:
+class TerminalConsent:
+    """Asks the person at the terminal whether a previewed action may happen; remembers the answer.
+
+    This is the human confirmation: the question goes to stderr and the answer comes from stdin, so
+    stdout carries only the result. Anything but y or yes (including end of input) is no."""
+
+    def __init__(self) -> None:
+        self.answer: bool | None = None
+
+    def __call__(self, preview: Preview) -> bool:
+        print(preview.describe(), file=sys.stderr)
+        print(question_for(preview), end="", file=sys.stderr, flush=True)
+        self.answer = sys.stdin.readline().strip().lower() in {"y", "yes"}
+        return self.answer
+
+
+def question_for(preview: Preview) -> str:
+    """ "Buy +18135550100 (Tampa) for 1.15 USD a month? [y/N] ": the action, with its cost if it has one."""
+    question = preview.action.rstrip(".")
+    if preview.monthly_cost_cents is not None:
+        cost = f"{preview.monthly_cost_cents / 100:.2f}"
+        question += "" if cost in question else f" for {cost} USD a month"
+    return f"{question}? [y/N] "
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _call(args: argparse.Namespace, settings: Settings, argv: Sequence[str]) -> int:
     import anyio
 
-    from cs_mcp.inprocess import call_tool
+    from cs_mcp.inprocess import call_tool, call_with_consent, pending_token
 
     arguments = parse_call_arguments(args.arguments, args.json_args)
-    result = anyio.run(call_tool, settings, args.tool, arguments)
-    if args.json:
-        print(
-            json.dumps(
-                result.structured_content
-                if result.structured_content is not None
-                else {"text": _text(result)},
-                indent=2,
-            )
-        )
+    consent = TerminalConsent() if _on_terminal() else None
+    if consent is None:
+        result = anyio.run(call_tool, settings, args.tool, arguments)
     else:
-        print(_text(result))
-    return 1 if result.is_error else 0
+        result = call_with_consent(settings, args.tool, arguments, consent)
+    token = pending_token(result)
+    if token is not None and consent is not None and consent.answer is False:
+        print("Declined: nothing was done.", file=sys.stderr)
+        return NOT_DONE
+    _print_result(result, as_json=args.json)
+    if token is None:
+        return TOOL_ERROR if result.is_error else 0
+    if consent is None:
+        _explain_unredeemable(argv, token)
+    return NOT_DONE
 
 
-def _text(result: Any) -> str:
-    return "\n".join(block.text for block in result.content if getattr(block, "type", "") == "text")
+def _print_result(result: CallToolResult, *, as_json: bool) -> None:
+    from cs_mcp.inprocess import text_of
+
+    if as_json:
+        structured = result.structured_content
+        print(json.dumps(structured if structured is not None else {"text": text_of(result)}, indent=2))
+    else:
+        print(text_of(result))
+
+
+def _explain_unredeemable(argv: Sequence[str], token: str) -> None:
+    """No terminal to ask on: say how the action would be confirmed, and plainly that it can't be yet."""
+    command = shlex.join(["cs-mcp", *argv, f"confirmation_token={token}"])
+    print(
+        f"cs-mcp: nothing was done. The command that confirms it is:\n  {command}\n"
+        "cs-mcp: but that later call cannot redeem this token yet: tokens live in the memory of the "
+        "process that issued them, and this one has ended. To confirm from the command line, run the "
+        "command on a terminal, where cs-mcp asks you directly; an agent or MCP client should call the "
+        "tool twice within one session of `cs-mcp serve`.",
+        file=sys.stderr,
+    )

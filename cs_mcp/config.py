@@ -1,5 +1,7 @@
-"""Configuration: command-line options with environment fallbacks, validated once at start.
+"""Configuration: one table of options, read from flags and the environment, validated once at start.
 
+`OPTIONS` is the only place an option's flag, environment variable, default, range and help are
+written; it builds every command's argparse options and reads and validates their values.
 `Settings` is the single source of truth every other module reads. Bad configuration raises
 `ConfigError` with one line that says what to fix; the CLI prints it and exits 2.
 """
@@ -8,40 +10,394 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
 from cs_mcp.spec import ALWAYS, TOOLSETS, ConfirmMode, Role, ToolSpec
 
-DEFAULT_BASE_URL = "https://callscaler.com/api/v1"
 SANDBOX_BASE_URL = "http://sandbox.invalid/api/v1"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# 128 bits, written as hex: what `secrets.token_hex(16)` gives at the least.
+MIN_HTTP_TOKEN_CHARS = 32
+MAKE_A_TOKEN = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+SWITCH_ON, SWITCH_OFF = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off", ""})
+API_COMMANDS = frozenset({"serve", "tools", "call"})  # SPEC.md's "Options common to serve, tools, call"
+
+
+# -- parsers: text as typed (flag, environment or the table's default) to a value, ValueError if wrong
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role.parse(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"malformed base URL {text!r}: expected like {DEFAULT_BASE_URL}")
+    return text.rstrip("/")
+
+
+def _toolsets(text: str) -> frozenset[str] | None:
+    """None means all."""
+    if text.strip().lower() == "all":
+        return None
+    names = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(names - set(TOOLSETS))
+    if unknown or not names:
+        raise ValueError(
+            f"unknown toolset {', '.join(unknown) or '(none given)'}: use 'all' or some of {', '.join(TOOLSETS)}"
+        )
+    return names
+
+
+def _http_token(text: str) -> Secret:
+    # The message never repeats the token, not even its length.
+    if len(text) < MIN_HTTP_TOKEN_CHARS or not text.isascii() or not text.isprintable() or " " in text:
+        raise ValueError(
+            f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits) of printable ASCII "
+            f"without spaces; make one with {MAKE_A_TOKEN}"
+        )
+    return Secret(text)
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _fault(text: str) -> str:
+    from cs_mcp.sandbox.faults import FaultInjector  # only `cs-mcp sandbox` takes faults
+
+    FaultInjector.parse(text)
+    return text
+
+
+def _switch(text: str) -> bool:
+    word = text.strip().lower()
+    if word not in SWITCH_ON | SWITCH_OFF:
+        raise ValueError(f"expected 1 or 0 (or true/false, yes/no, on/off), got {text!r}")
+    return word in SWITCH_ON
+
+
+# -- the table
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: how it is spelt, where else it is read from, its default, and what it accepts.
+
+    `default` is written as a user would type it and parsed like any other value, so help, SPEC and
+    `Settings` all show and use the same one. Whole numbers give `bounds`; the rest a `parse`.
+    """
+
+    name: str  # the attribute it fills; its flag is --name with dashes
+    help: str
+    commands: frozenset[str]
+    env: str | None = None
+    default: str | None = None
+    parse: Callable[[str], Any] = str
+    bounds: tuple[int, int] | None = None
+    choices: tuple[str, ...] | None = None
+    switch: bool = False  # a flag without a value; its environment variable takes 1/0
+    repeat: bool = False  # may be given more than once; the value is a tuple
+    flag: bool = True  # False: environment only (the API key)
+    secret: bool = False  # its value never appears in a message
+    metavar: str | None = None
+
+    @property
+    def option_string(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def shown_default(self) -> str:
+        if self.switch:
+            return "off"
+        return "none" if self.default is None else self.default
+
+    def convert(self, text: str) -> Any:
+        if self.switch:
+            return _switch(text)
+        if self.choices is not None and text not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
+        if self.bounds is not None:
+            return _whole_number(text, *self.bounds)
+        return self.parse(text)
+
+    def help_text(self) -> str:
+        where = f"env {self.env}{'=1' if self.switch else ''}; " if self.env else ""
+        bounds = f"{self.bounds[0]}-{self.bounds[1]}; " if self.bounds else ""
+        # argparse formats help with %: a literal one must be doubled.
+        return f"{self.help} ({bounds}{where}default {self.shown_default})".replace("%", "%%")
+
+
+def _whole_number(text: str, minimum: int, maximum: int) -> int:
+    try:
+        number = int(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+    if not minimum <= number <= maximum:
+        raise ValueError(f"expected a whole number between {minimum} and {maximum}, got {number}")
+    return number
+
+
+SERVE, SANDBOX = frozenset({"serve"}), frozenset({"sandbox"})
+SCALED = API_COMMANDS | SANDBOX
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "api_key",
+        "the CallScaler API key; required unless --sandbox",
+        API_COMMANDS,
+        env="CALLSCALER_API_KEY",
+        flag=False,
+        secret=True,
+    ),
+    Option(
+        "base_url",
+        "API base URL",
+        API_COMMANDS,
+        env="CALLSCALER_BASE_URL",
+        default="https://callscaler.com/api/v1",
+        parse=_base_url,
+        metavar="URL",
+    ),
+    Option(
+        "role",
+        "the role the key has: viewer, manager, admin or owner; least privilege by default",
+        API_COMMANDS,
+        env="CALLSCALER_ROLE",
+        default="viewer",
+        parse=parse_role,
+        metavar="ROLE",
+    ),
+    Option(
+        "toolsets",
+        "comma-separated toolsets to serve, or all",
+        API_COMMANDS,
+        env="CS_MCP_TOOLSETS",
+        default="all",
+        parse=_toolsets,
+        metavar="A,B,...",
+    ),
+    Option("read_only", "hide every write tool", API_COMMANDS, env="CS_MCP_READ_ONLY", switch=True),
+    Option(
+        "sandbox",
+        "use the embedded sandbox; the role picks the key cs_key_sandbox_<role>",
+        API_COMMANDS,
+        env="CS_MCP_SANDBOX",
+        switch=True,
+    ),
+    Option(
+        "sandbox_scale",
+        "K times the seeded sandbox business (numbers, flows, calls, messages)",
+        SCALED,
+        env="CS_MCP_SANDBOX_SCALE",
+        default="1",
+        bounds=(1, 1000),
+        metavar="K",
+    ),
+    Option(
+        "max_output_tokens",
+        "largest tool result, in tokens",
+        API_COMMANDS,
+        env="CS_MCP_MAX_OUTPUT_TOKENS",
+        default="4000",
+        bounds=(500, 10**6),
+        metavar="N",
+    ),
+    Option(
+        "confirm",
+        "how purchases, releases, deletes and SMS are confirmed",
+        API_COMMANDS,
+        env="CS_MCP_CONFIRM",
+        default=ConfirmMode.AUTO,
+        choices=ConfirmMode.ALL,
+    ),
+    Option(
+        "no_confirm_sms",
+        "send SMS without confirmation",
+        API_COMMANDS,
+        env="CS_MCP_NO_CONFIRM_SMS",
+        switch=True,
+    ),
+    Option(
+        "audit_log",
+        "append every write as a JSON line to this file",
+        API_COMMANDS,
+        env="CS_MCP_AUDIT_LOG",
+        parse=_path,
+        metavar="PATH",
+    ),
+    Option(
+        "max_purchases_per_day",
+        "cap on numbers bought per day",
+        API_COMMANDS,
+        env="CS_MCP_MAX_PURCHASES_PER_DAY",
+        default="3",
+        bounds=(0, 10**6),
+        metavar="N",
+    ),
+    Option(
+        "max_sms_per_hour",
+        "cap on SMS sent per hour",
+        API_COMMANDS,
+        env="CS_MCP_MAX_SMS_PER_HOUR",
+        default="30",
+        bounds=(0, 10**6),
+        metavar="N",
+    ),
+    Option(
+        "max_sms_recipients",
+        "cap on recipients of one send_sms call",
+        API_COMMANDS,
+        env="CS_MCP_MAX_SMS_RECIPIENTS",
+        default="5",
+        bounds=(1, 100),
+        metavar="N",
+    ),
+    Option(
+        "transport",
+        "serve MCP over stdio or Streamable HTTP",
+        SERVE,
+        default="stdio",
+        choices=("stdio", "http"),
+    ),
+    Option("host", "address to bind", SERVE | SANDBOX, default="127.0.0.1", metavar="HOST"),
+    Option("port", "TCP port of the MCP endpoint", SERVE, default="8000", bounds=(1, 65535), metavar="PORT"),
+    Option("port", "TCP port of the REST API", SANDBOX, default="8700", bounds=(1, 65535), metavar="PORT"),
+    Option(
+        "http_token",
+        f"bearer token required over HTTP; required when binding anything but loopback; at least "
+        f"{MIN_HTTP_TOKEN_CHARS} characters, e.g. from {MAKE_A_TOKEN}",
+        SERVE,
+        env="CS_MCP_HTTP_TOKEN",
+        parse=_http_token,
+        secret=True,
+        metavar="TOKEN",
+    ),
+    Option(
+        "allowed_host",
+        "another Host name to answer over HTTP, e.g. a reverse proxy's",
+        SERVE,
+        repeat=True,
+        metavar="HOST",
+    ),
+    Option(
+        "fault",
+        "inject a fault, e.g. latency=20ms or status=429:times=3:path=/numbers*",
+        SANDBOX,
+        parse=_fault,
+        repeat=True,
+        metavar="SPEC",
+    ),
+)
+
+
+def options_for(command: str) -> tuple[Option, ...]:
+    return tuple(option for option in OPTIONS if command in option.commands)
+
+
+def default_of(name: str, command: str = "serve") -> Any:
+    """The table's default for `name`, parsed: what `Settings` and `Caps` fall back to."""
+    option = next(o for o in options_for(command) if o.name == name)
+    if option.switch:
+        return False
+    return None if option.default is None else option.convert(option.default)
+
+
+def add_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """Give `parser` the flags of `command` from the table, with their env var and default in the help.
+
+    Flags default to None so that `read_options` can tell "not given" from "given"."""
+    for option in options_for(command):
+        if not option.flag:
+            continue
+        if option.switch:
+            parser.add_argument(
+                option.option_string, action="store_true", default=None, help=option.help_text()
+            )
+        else:
+            parser.add_argument(
+                option.option_string,
+                action="append" if option.repeat else "store",
+                default=None,
+                metavar=option.metavar or (f"{{{','.join(option.choices)}}}" if option.choices else None),
+                help=option.help_text(),
+            )
+    environment_only = [o for o in options_for(command) if not o.flag]
+    if environment_only:
+        environment = "environment: " + "; ".join(f"{o.env}: {o.help}" for o in environment_only)
+        parser.epilog = f"{parser.epilog} {environment}" if parser.epilog else environment
+
+
+def read_options(
+    command: str, args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Every option of `command`, validated: the flag if given, else its environment variable if set
+    and not empty, else the table's default. Raises ConfigError naming where the bad value came from."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for option in options_for(command):
+        given = getattr(args, option.name, None) if option.flag else None
+        if option.switch and given:
+            values[option.name] = True
+        elif given is not None:
+            texts = given if option.repeat else [given]
+            values[option.name] = _converted(option, option.option_string, texts)
+        elif option.env and env.get(option.env, "").strip():
+            values[option.name] = _converted(option, option.env, [env[option.env].strip()])
+        else:
+            values[option.name] = () if option.repeat else default_of(option.name, command)
+    return values
+
+
+def _converted(option: Option, source: str, texts: list[str]) -> Any:
+    converted = []
+    for text in texts:
+        try:
+            converted.append(option.convert(text))
+        except (ValueError, ConfigError) as exc:
+            # Whatever a parser says, a secret's value is not repeated back.
+            message = str(exc).replace(text, "(hidden)") if option.secret and text else str(exc)
+            raise ConfigError(f"{source}: {message}") from None
+    return tuple(converted) if option.repeat else converted[0]
+
+
+# -- settings
 
 
 @dataclass(frozen=True)
 class Caps:
     """Operator limits on actions that cost money or reach people."""
 
-    purchases_per_day: int = 3
-    sms_per_hour: int = 30
-    sms_recipients: int = 5
+    purchases_per_day: int = default_of("max_purchases_per_day")
+    sms_per_hour: int = default_of("max_sms_per_hour")
+    sms_recipients: int = default_of("max_sms_recipients")
+
+
+DEFAULT_BASE_URL: str = default_of("base_url")
 
 
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret
     base_url: str = DEFAULT_BASE_URL
-    role: Role = Role.VIEWER
-    toolsets: frozenset[str] | None = None  # None means all
+    role: Role = default_of("role")
+    toolsets: frozenset[str] | None = default_of("toolsets")  # None means all
     read_only: bool = False
     sandbox: bool = False
-    sandbox_scale: int = 1
-    max_output_tokens: int = 4000
-    confirm_mode: str = ConfirmMode.AUTO
+    sandbox_scale: int = default_of("sandbox_scale")
+    max_output_tokens: int = default_of("max_output_tokens")
+    confirm_mode: str = default_of("confirm")
     confirm_sms: bool = True
     audit_log: Path | None = None
     caps: Caps = field(default_factory=Caps)
@@ -64,130 +420,31 @@ class Settings:
         """Why these settings hide the tool (a clause), or None when it is visible."""
         if spec.toolset == ALWAYS:
             return None
-        if self.role < spec.role:
-            return f"it needs the {spec.role.label} role (this server runs as {self.role.label})"
-        if self.toolsets is not None and spec.toolset not in self.toolsets:
-            return f"toolset {spec.toolset} is not enabled"
-        if self.read_only and spec.writes:
-            return "it changes data, and the server is read-only"
-        return None
 
-
-def parse_role(text: str) -> Role:
-    try:
-        return Role.parse(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _positive_int(name: str, value: object, *, minimum: int = 1, maximum: int = 10**9) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if not minimum <= number <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {number}")
-    return number
-
-
-def _base_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"malformed base URL {text!r}: expected like {DEFAULT_BASE_URL}")
-    return text.rstrip("/")
-
-
-def _toolsets(text: str | None) -> frozenset[str] | None:
-    if not text or text.strip().lower() == "all":
-        return None
-    names = frozenset(part.strip() for part in text.split(",") if part.strip())
-    unknown = sorted(names - set(TOOLSETS))
-    if unknown:
-        raise ConfigError(f"unknown toolset {', '.join(unknown)}: use 'all' or some of {', '.join(TOOLSETS)}")
-    return names
-
-
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """The options `serve`, `tools` and `call` share (SPEC.md, "Options common to ...")."""
-    parser.add_argument(
-        "--base-url", help=f"API base URL (env CALLSCALER_BASE_URL; default {DEFAULT_BASE_URL})"
-    )
-    parser.add_argument("--role", help="viewer|manager|admin|owner (env CALLSCALER_ROLE; default viewer)")
-    parser.add_argument("--toolsets", help="comma-separated toolsets, or all (env CS_MCP_TOOLSETS)")
-    parser.add_argument("--read-only", action="store_true", default=None, help="hide every write tool")
-    parser.add_argument("--sandbox", action="store_true", default=None, help="use the embedded sandbox")
-    parser.add_argument("--sandbox-scale", help="K times the seeded sandbox business (default 1)")
-    parser.add_argument("--max-output-tokens", help="largest tool result, in tokens (default 4000)")
-    parser.add_argument(
-        "--confirm", choices=ConfirmMode.ALL, help="how purchases, releases, deletes and SMS are confirmed"
-    )
-    parser.add_argument(
-        "--no-confirm-sms", action="store_true", default=None, help="send SMS without confirmation"
-    )
-    parser.add_argument("--audit-log", help="append every write as a JSON line to this file")
-    parser.add_argument("--max-purchases-per-day", help="cap on numbers bought per day (default 3)")
-    parser.add_argument("--max-sms-per-hour", help="cap on SMS sent per hour (default 30)")
-    parser.add_argument("--max-sms-recipients", help="cap on recipients of one send_sms call (default 5)")
-
-
-def settings_from(
-    args: argparse.Namespace, env: Mapping[str, str] | None = None, *, require_key: bool = True
-) -> Settings:
-    """Build validated `Settings` from parsed options, falling back to the environment.
-
-    `require_key=False` is for commands that never call the API (`cs-mcp tools`)."""
-    env = os.environ if env is None else env
-
-    def pick(option: str, variable: str) -> str | None:
-        value = getattr(args, option, None)
-        return value if value is not None else env.get(variable)
-
-    role = parse_role(pick("role", "CALLSCALER_ROLE") or "viewer")
-    sandbox = bool(getattr(args, "sandbox", None)) or _flag(env.get("CS_MCP_SANDBOX"))
-    read_only = bool(getattr(args, "read_only", None)) or _flag(env.get("CS_MCP_READ_ONLY"))
-    scale = _positive_int("--sandbox-scale", pick("sandbox_scale", "CS_MCP_SANDBOX_SCALE") or 1, maximum=1000)
-    budget = _positive_int(
-        "--max-output-tokens", pick("max_output_tokens", "CS_MCP_MAX_OUTPUT_TOKENS") or 4000, minimum=500
-    )
-    confirm = pick("confirm", "CS_MCP_CONFIRM") or ConfirmMode.AUTO
-    if confirm not in ConfirmMode.ALL:
-        raise ConfigError(f"unknown confirmation mode {confirm!r}: use one of {', '.join(ConfirmMode.ALL)}")
-    caps = Caps(
-        purchases_per_day=_positive_int(
-            "--max-purchases-per-day",
-            pick("max_purchases_per_day", "CS_MCP_MAX_PURCHASES_PER_DAY") or 3,
-            minimum=0,
-        ),
-        sms_per_hour=_positive_int(
-            "--max-sms-per-hour", pick("max_sms_per_hour", "CS_MCP_MAX_SMS_PER_HOUR") or 30, minimum=0
-        ),
-        sms_recipients=_positive_int(
-            "--max-sms-recipients", pick("max_sms_recipients", "CS_MCP_MAX_SMS_RECIPIENTS") or 5, maximum=100
-        ),
-    )
-    audit = pick("audit_log", "CS_MCP_AUDIT_LOG")
-    http_token = pick("http_token", "CS_MCP_HTTP_TOKEN")
-    common: dict[str, object] = {
-        "toolsets": _toolsets(pick("toolsets", "CS_MCP_TOOLSETS")),
-        "read_only": read_only,
-        "sandbox_scale": scale,
-        "max_output_tokens": budget,
-        "confirm_mode": confirm,
-        "confirm_sms": not (
-            bool(getattr(args, "no_confirm_sms", None)) or _flag(env.get("CS_MCP_NO_CONFIRM_SMS"))
-        ),
-        "audit_log": Path(audit) if audit else None,
-        "caps": caps,
-        "http_token": Secret(http_token) if http_token else None,
-    }
-    if sandbox:
-        return Settings.for_sandbox(role, **common)
-    key = env.get("CALLSCALER_API_KEY", "").strip()
-    if not key and require_key:
-        raise ConfigError("no API key: set CALLSCALER_API_KEY, or pass --sandbox to try the embedded sandbox")
-    base_url = _base_url(pick("base_url", "CALLSCALER_BASE_URL") or DEFAULT_BASE_URL)
-    return Settings(api_key=Secret(key), base_url=base_url, role=role, **common)  # type: ignore[arg-type]
+    @classmethod
+    def from_options(cls, values: Mapping[str, Any], *, require_key: bool = True) -> Settings:
+        """Settings from `read_options` values. `require_key=False` is for commands that never call
+        the API (`cs-mcp tools`)."""
+        common: dict[str, Any] = {
+            "toolsets": values["toolsets"],
+            "read_only": values["read_only"],
+            "sandbox_scale": values["sandbox_scale"],
+            "max_output_tokens": values["max_output_tokens"],
+            "confirm_mode": values["confirm"],
+            "confirm_sms": not values["no_confirm_sms"],
+            "audit_log": values["audit_log"],
+            "caps": Caps(
+                purchases_per_day=values["max_purchases_per_day"],
+                sms_per_hour=values["max_sms_per_hour"],
+                sms_recipients=values["max_sms_recipients"],
+            ),
+            "http_token": values.get("http_token"),
+        }
+        if values["sandbox"]:
+            return cls.for_sandbox(values["role"], **common)
+        key = values["api_key"] or ""
+        if not key and require_key:
+            raise ConfigError(
+                "no API key: set CALLSCALER_API_KEY, or pass --sandbox to try the embedded sandbox"
+            )
+        return cls(api_key=Secret(key), base_url=values["base_url"], role=values["role"], **common)

@@ -106,12 +106,12 @@ def test_dns_rebinding_protection_is_on(http_base: str) -> None:
 
 
 async def test_http_token_is_required_and_checked() -> None:
-    for base, _ in http_server("--http-token", "s3cret-token-value"):
+    for base, _ in http_server("--http-token", "s3cret-token-value-0123456789abcdef"):
         assert httpx.post(f"{base}/mcp", json={}, timeout=5).status_code == 401
         wrong = httpx.post(f"{base}/mcp", json={}, headers={"Authorization": "Bearer nope"}, timeout=5)
         assert wrong.status_code == 401
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        authorised = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token-value"}, timeout=30)
+        authorised = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token-value-0123456789abcdef"}, timeout=30)
         async with (
             authorised,
             Client(streamable_http_client(f"{base}/mcp", http_client=authorised)) as client,
@@ -140,11 +140,11 @@ def test_stdio_writes_only_protocol_on_stdout() -> None:
 def test_a_wide_bind_answers_known_host_names_only() -> None:
     # Bound on every interface, reached over loopback only: the Host header is what is checked.
     for base, _ in http_server(
-        "--host", "0.0.0.0", "--http-token", "wide-token-1234", "--allowed-host", "calls.example.test"
+        "--host", "0.0.0.0", "--http-token", "wide-token-0123456789abcdef0123456789", "--allowed-host", "calls.example.test"
     ):
         port = base.rsplit(":", 1)[1]
         headers = {
-            "Authorization": "Bearer wide-token-1234",
+            "Authorization": "Bearer wide-token-0123456789abcdef0123456789",
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": "2025-11-25",
