@@ -6,6 +6,7 @@ Until the option table carries them as `--http-*` options, these variables are t
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -72,8 +73,8 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
         value = float(raw) if isinstance(default, float) else int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, not {raw}")
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be a finite number of at least {minimum}, not {raw}")
     return value
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import threading
@@ -27,6 +28,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from cs_mcp.errors import ConfigError
 from cs_mcp.http import check_token
+from cs_mcp.http_limits import FD_RESERVE, HttpLimits
 from cs_mcp.http_sessions import SESSION_HEADER, SessionBound
 from cs_mcp.secrets import Secret
 from tests.test_transports import CLI, free_port
@@ -38,6 +40,7 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 HELLO = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "flood", "version": "1"}}
 INITIALIZE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO})
 PING = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+needs_prlimit = pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs util-linux prlimit")
 # Bounds on blocking waits: generous for a loaded two-core machine, never asserted as timings.
 PATIENCE = 60
 
@@ -124,6 +127,7 @@ def open_files_at_least(count: int) -> Iterator[None]:
 # --- slow clients ---------------------------------------------------------------------------------
 
 
+@needs_prlimit
 def test_half_open_flood_does_not_lock_out_an_authorised_client() -> None:
     """1,100 unauthenticated half-open requests against a token server limited to 1,024 open files.
 
@@ -157,6 +161,7 @@ def test_idle_half_open_requests_are_closed_at_the_read_deadline() -> None:
         assert initialize(base).status_code == 200
 
 
+@needs_prlimit
 def test_open_file_limit_is_raised_to_the_hard_limit() -> None:
     with served(open_files="1024:4096") as (_, process):
         limits = Path(f"/proc/{process.pid}/limits").read_text()
@@ -311,3 +316,29 @@ async def test_eviction_order_abandoned_then_least_recently_used_then_busy() -> 
         assert inner.ended == ["s1", "s4", "s2", "s6", "s5", "s3"]
         inner.release.set()
     assert set(bound.sessions) == {"s7"}
+
+
+# --- limits ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CS_MCP_HTTP_MAX_SESSIONS", "0"),
+        ("CS_MCP_HTTP_MAX_CONNECTIONS", "many"),
+        ("CS_MCP_HTTP_MAX_CONNECTIONS", "2"),
+        ("CS_MCP_HTTP_READ_TIMEOUT", "0"),
+        ("CS_MCP_HTTP_READ_TIMEOUT", "nan"),
+        ("CS_MCP_HTTP_READ_TIMEOUT", "inf"),
+    ],
+)
+def test_bad_limits_stop_the_start_with_their_name(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        HttpLimits.from_env({name: value})
+
+
+def test_connections_are_capped_to_the_open_file_limit() -> None:
+    limits = HttpLimits.from_env({"CS_MCP_HTTP_MAX_CONNECTIONS": "5000", "CS_MCP_HTTP_READ_TIMEOUT": "2.5"})
+    assert (limits.max_connections, limits.read_timeout) == (5000, 2.5)
+    assert limits.within_open_files(1024).max_connections == 1024 - FD_RESERVE
+    assert limits.within_open_files(100_000) is limits
