@@ -1,7 +1,25 @@
-"""Streamable HTTP at /mcp: a bearer token where the bind is not loopback, /healthz, DNS-rebinding checks."""
+"""Streamable HTTP at /mcp: a bearer token where the bind is not loopback, /healthz, DNS-rebinding checks,
+and limits that keep the server answering the clients allowed in.
+
+Limits (environment variables until they become `--http-*` options; see `http_limits.HttpLimits`):
+- `CS_MCP_HTTP_MAX_CONNECTIONS` (1000, capped to the open-file limit less 128): connections held at
+  once. A new connection past it closes the one that has waited longest for its request; when every
+  connection is busy serving, uvicorn answers 503.
+- `CS_MCP_HTTP_READ_TIMEOUT` (10 s): time a connection has to deliver a whole request, headers and
+  body, after it opens or after its previous response. uvicorn has no header timeout of its own.
+- `CS_MCP_HTTP_MAX_SESSIONS` (200): MCP sessions per principal. A new session ends the least valuable
+  of that principal's others (idle and never initialised first, then least recently used), so a new
+  client always gets in. Idle sessions end after 30 minutes.
+- Fixed: keep-alive 5 s, request head (line and headers) 16 KiB, request body 4 MiB (the SDK's),
+  listen backlog 2048. At start the soft open-file limit is raised to the hard limit.
+- `--http-token` must have at least 32 characters (128 bits). The token is checked before any other
+  work on a request: before sessions are looked up or created and before the body is read. The scheme
+  is matched in any case (`Bearer`, `bearer`), as RFC 7235 says.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import socket
 import sys
@@ -14,24 +32,49 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cs_mcp.config import LOOPBACK_HOSTS, Settings
 from cs_mcp.errors import ConfigError
+from cs_mcp.http_connections import guarded_protocol
+from cs_mcp.http_limits import HttpLimits, raise_open_file_limit
+from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound
 from cs_mcp.secrets import Secret
 from cs_mcp.server import CallScalerServer
 
+MIN_TOKEN_LENGTH = 32  # characters: 128 bits as hex
+MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def bearer_credentials(scope: Scope) -> bytes | None:
+    """The credentials of the one `Authorization: Bearer ...` header, the scheme in any case."""
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
+    if len(values) != 1:
+        return None
+    scheme, _, credentials = values[0].strip().partition(b" ")
+    return credentials.strip(b" ") if scheme.lower() == b"bearer" else None
+
 
 class BearerTokenGate:
-    """Refuses MCP requests without `Authorization: Bearer <token>`, compared in constant time."""
+    """Refuses MCP requests without `Authorization: Bearer <token>`, compared in constant time.
+
+    Outermost, so nothing else runs for a request that fails it; one that passes is tagged with its
+    principal (a hash of the token, never the token) for the session bound."""
 
     def __init__(self, app: ASGIApp, token: Secret) -> None:
         self.app = app
-        self.expected = f"Bearer {token.reveal()}".encode()
+        self.expected = token.reveal().encode()
+        self.principal = "token:" + hashlib.sha256(self.expected).hexdigest()[:16]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] != "/healthz":
-            given = dict(scope["headers"]).get(b"authorization", b"")
+            given = bearer_credentials(scope) or b""
             if not hmac.compare_digest(given, self.expected):
-                response = JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
+                response = JSONResponse(
+                    {"error": "missing or wrong bearer token"},
+                    status_code=401,
+                    # Closing spares the server a body it will never read and a connection it won't serve.
+                    headers={"WWW-Authenticate": "Bearer", "Connection": "close"},
+                )
                 await response(scope, receive, send)
                 return
+            scope = {**scope, PRINCIPAL_KEY: self.principal}
         await self.app(scope, receive, send)
 
 
@@ -58,24 +101,67 @@ def security_for(host: str, extra: Sequence[str] = ()) -> TransportSecuritySetti
     )
 
 
-def http_app(
-    server: CallScalerServer, settings: Settings, host: str, extra_hosts: Sequence[str] = ()
-) -> ASGIApp:
-    if host not in LOOPBACK_HOSTS and settings.http_token is None:
+def check_token(host: str, token: Secret | None) -> None:
+    if token is None:
+        if host not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"binding {host} exposes the server beyond this machine: set --http-token (or CS_MCP_HTTP_TOKEN)"
+            )
+    elif len(token.reveal()) < MIN_TOKEN_LENGTH:
         raise ConfigError(
-            f"binding {host} exposes the server beyond this machine: set --http-token (or CS_MCP_HTTP_TOKEN)"
+            f"--http-token is too short: it needs at least {MIN_TOKEN_LENGTH} characters (128 bits); "
+            f"make one with: {MAKE_TOKEN}"
         )
+
+
+def http_app(
+    server: CallScalerServer,
+    settings: Settings,
+    host: str,
+    extra_hosts: Sequence[str] = (),
+    limits: HttpLimits | None = None,
+) -> ASGIApp:
+    check_token(host, settings.http_token)
+    limits = limits or HttpLimits()
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "mode": "sandbox" if settings.sandbox else "live"})
 
     app: ASGIApp = server.streamable_http_app(
-        streamable_http_path="/mcp", transport_security=security_for(host, extra_hosts), host=host
+        streamable_http_path="/mcp",
+        transport_security=security_for(host, extra_hosts),
+        host=host,
+        session_idle_timeout=limits.session_idle_timeout,
+        # A backstop only: SessionBound keeps a principal's sessions at max_sessions, and at most one
+        # opening request per connection can be on its way in while it does.
+        max_sessions=limits.max_sessions + limits.max_connections,
     )
+    app = SessionBound(app, limits.max_sessions, limits.session_idle_timeout)
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app
+
+
+def listening_sockets(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Every address `host` names, bound and listening, so the line that says so is true when printed."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        return [_listen(family, proto, address, backlog) for family, _, proto, _, address in found]
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _listen(family: int, proto: int, address: tuple[str | int, ...], backlog: int) -> socket.socket:
+    # The protocol must be named (IPPROTO_TCP, as getaddrinfo gives it): asyncio only turns Nagle off
+    # (TCP_NODELAY) on sockets that say they are TCP, and with it on every answer waits 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind(address)
+    sock.listen(backlog)
+    return sock
 
 
 def serve_http(
@@ -83,9 +169,23 @@ def serve_http(
 ) -> None:
     import uvicorn
 
-    app = http_app(server, settings, host, extra_hosts)
+    limits = HttpLimits.from_env().within_open_files(raise_open_file_limit())
+    app = http_app(server, settings, host, extra_hosts, limits)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        http=guarded_protocol(limits),
+        # One above the connection cap: the guard sheds waiting connections first, so a 503 means
+        # every connection is busy serving a request.
+        limit_concurrency=limits.max_connections + 1,
+        timeout_keep_alive=limits.keep_alive_timeout,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        backlog=limits.backlog,
+    )
+    sockets = listening_sockets(host, port, limits.backlog)
     print(
         f"cs-mcp: serving MCP at http://{host}:{port}/mcp ({'sandbox' if settings.sandbox else 'live'}, role {settings.role.label})",
         file=sys.stderr,
+        flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=sockets)
