@@ -310,9 +310,7 @@ def _error_from(response: httpx.Response) -> CallScalerError:
     # The API's words may quote outside data (a caller's name, a form field): fenced like any untrusted text.
     message = fence(message) if message else f"HTTP {status} {response.reason_phrase}".strip()
     if status < 400:  # an error body with a success status
-        return MalformedResponse(
-            f"CallScaler answered {status} with an error: {message}", status=status
-        )
+        return MalformedResponse(f"CallScaler answered {status} with an error: {message}", status=status)
     return error_for_status(
         status,
         f"CallScaler answered {status}: {message}",

@@ -420,6 +420,13 @@ class Settings:
         """Why these settings hide the tool (a clause), or None when it is visible."""
         if spec.toolset == ALWAYS:
             return None
+        if self.role < spec.role:
+            return f"it needs the {spec.role.label} role (this server runs as {self.role.label})"
+        if self.toolsets is not None and spec.toolset not in self.toolsets:
+            return f"toolset {spec.toolset} is not enabled"
+        if self.read_only and spec.writes:
+            return "it changes data, and the server is read-only"
+        return None
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any], *, require_key: bool = True) -> Settings:

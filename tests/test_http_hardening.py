@@ -180,6 +180,7 @@ def test_bearer_scheme_is_case_insensitive(http_token_base: str, scheme: str) ->
 @pytest.mark.parametrize(
     "authorization",
     [None, f"Basic {TOKEN}", f"Bearer {TOKEN[:-1]}", f"Bearer {TOKEN}x", "Bearer", TOKEN],
+    ids=["none", "basic", "truncated", "extended", "scheme-only", "token-only"],  # the token is random
 )
 def test_wrong_credentials_are_refused(http_token_base: str, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
