@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BaseModel
 
 from cs_mcp import __version__, catalogue, schemas, sdk
 from cs_mcp.client import CallScalerClient
@@ -106,6 +107,7 @@ def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
         state = ctx.request_context.lifespan_context
         return await runner.run(spec, ctx, state, arguments or {})
 
+    output_model: type[BaseModel]
     if spec.guarded:
         tool = sdk.analysed_tool(guarded_entry(spec, runner), spec.name)
         output_model = Guardrails.output_model(spec.output_model)

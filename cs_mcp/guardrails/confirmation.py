@@ -104,7 +104,8 @@ class Guardrails:
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
 
     @staticmethod
-    def output_model(result_model: type[BaseModel]) -> type[BaseModel]:
+    def output_model(result_model: type[BaseModel]) -> type[Confirmable[Any]]:
+        # A pydantic generic parametrised at run time: mypy cannot check a variable as a type argument.
         return Confirmable[result_model]  # type: ignore[valid-type]
 
     def requires_confirmation(self, spec: ToolSpec) -> bool:
