@@ -11,10 +11,18 @@
 from cs_mcp.guardrails.acting import OutcomeUnknown
 from cs_mcp.guardrails.audit import AuditLog, AuditRecord
 from cs_mcp.guardrails.confirmation import Guardrails, Prepared
-from cs_mcp.guardrails.preview import Approve, Confirmable, ConfirmedInput, GuardrailError, Preview
+from cs_mcp.guardrails.preview import (
+    TOKEN_ARGUMENT,
+    Approve,
+    Confirmable,
+    ConfirmedInput,
+    GuardrailError,
+    Preview,
+)
 from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS
 
 __all__ = [
+    "TOKEN_ARGUMENT",
     "TOKEN_TTL_SECONDS",
     "Approve",
     "AuditLog",
