@@ -71,7 +71,8 @@ def _model(module: ModuleType, name: str, where: str) -> type[BaseModel]:
 def _listing(
     entry: dict[str, Any], spec_in: type[BaseModel], spec_out: type[BaseModel], where: str
 ) -> ListSpec:
-    listing = ListSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+    listing = ListSpec(**values)
     item = page_item_model(spec_out)
     if item is None:
         raise CatalogueError(f"{where}: a list tool's output must be a Page of items")

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 from mcp.client import Client
+from mcp_types import TextContent
 
 from cs_mcp.config import ConfirmMode, Settings
 from cs_mcp.inprocess import connect
@@ -102,7 +103,7 @@ async def _tour(client: Client, out: Any) -> int:
         print(f"\n[{number}/{len(STEPS)}] {step.title}\n  → {step.tool}({shown})", file=out, flush=True)
         started = time.monotonic()
         result = await client.call_tool(step.tool, arguments)
-        text = "\n".join(block.text for block in result.content if getattr(block, "type", "") == "text")
+        text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
         print(_indent(text), file=out)
         print(f"  ({(time.monotonic() - started) * 1000:.0f} ms)", file=out, flush=True)
         if result.is_error:

@@ -264,7 +264,7 @@ def _days(days: list[Any]) -> str:
     runs: list[str] = []
     start = previous = None
     for i in [*indices, None]:
-        if start is not None and (i is None or i != previous + 1):
+        if start is not None and previous is not None and (i is None or i != previous + 1):
             runs.append(
                 _DAY_ORDER[start] if start == previous else f"{_DAY_ORDER[start]}-{_DAY_ORDER[previous]}"
             )

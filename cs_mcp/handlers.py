@@ -37,7 +37,7 @@ class ToolCall:
     api: CallScalerClient
     settings: Settings
     guardrails: Guardrails
-    ctx: Context | None = None
+    ctx: Context[Any, Any] | None = None
     audit: AuditRecord | None = None
     catalogue: Sequence[ToolSpec] = field(default_factory=tuple)  # every tool, for get_capabilities
 

@@ -8,7 +8,7 @@ resource is an exit: what it serves, and its errors, pass `secrets.redact` (`@re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -17,16 +17,16 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from cs_mcp import catalogue
 from cs_mcp.errors import CallScalerError
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.runner import AppState, Runner  # at run time: the SDK resolves `ctx`'s annotation here
 from cs_mcp.secrets import redacted
 from cs_mcp.toolsets.voicemails import RECORDING_URI
-
-if TYPE_CHECKING:
-    from cs_mcp.runner import Runner
 
 INVENTORY_STATUSES = ("active", "paused", "all")
 
 
-async def _tool_text(runner: Runner, ctx: Context, tool: str, arguments: dict[str, Any]) -> str:
+async def _tool_text(
+    runner: Runner, ctx: Context[AppState, Any], tool: str, arguments: dict[str, Any]
+) -> str:
     spec = catalogue.by_name()[tool]
     if reason := runner.settings.hidden_reason(spec):
         raise ResourceError(f"this resource reads {tool}, which is hidden: {reason}")
@@ -37,7 +37,7 @@ async def _tool_text(runner: Runner, ctx: Context, tool: str, arguments: dict[st
     return "\n".join(block.text for block in result.content if block.type == "text")
 
 
-def register_resources(server: MCPServer, runner: Runner) -> None:
+def register_resources(server: MCPServer[AppState], runner: Runner) -> None:
     @server.resource(
         "callscaler://numbers/{status}",
         name="number_inventory",
@@ -46,7 +46,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         mime_type="text/plain",
     )
     @redacted
-    async def number_inventory(status: str, ctx: Context) -> str:
+    async def number_inventory(status: str, ctx: Context[AppState, Any]) -> str:
         if status not in INVENTORY_STATUSES:
             raise ResourceError(f"unknown status {status!r}: use one of {', '.join(INVENTORY_STATUSES)}")
         arguments: dict[str, Any] = {"limit": 100} | ({} if status == "all" else {"status": status})
@@ -60,7 +60,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         mime_type="text/plain",
     )
     @redacted
-    async def call_flow_outline(call_flow_id: str, ctx: Context) -> str:
+    async def call_flow_outline(call_flow_id: str, ctx: Context[AppState, Any]) -> str:
         return await _tool_text(runner, ctx, "get_call_flow", {"call_flow_id": call_flow_id})
 
     @server.resource(
@@ -71,7 +71,7 @@ def register_resources(server: MCPServer, runner: Runner) -> None:
         mime_type="audio/mpeg",
     )
     @redacted
-    async def voicemail_recording(voicemail_id: str, ctx: Context) -> bytes:
+    async def voicemail_recording(voicemail_id: str, ctx: Context[AppState, Any]) -> bytes:
         spec = catalogue.by_name()["get_voicemail_recording"]
         if reason := runner.settings.hidden_reason(spec):
             raise ResourceError(

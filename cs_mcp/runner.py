@@ -77,7 +77,9 @@ class Runner:
         self.settings = settings
         self.catalogue = tuple(catalogue)
 
-    def _call(self, spec: ToolSpec, ctx: Context | None, state: AppState, audit: Any = None) -> ToolCall:
+    def _call(
+        self, spec: ToolSpec, ctx: Context[AppState, Any] | None, state: AppState, audit: Any = None
+    ) -> ToolCall:
         return ToolCall(
             spec=spec,
             api=state.api,
@@ -89,7 +91,7 @@ class Runner:
         )
 
     async def prepare(
-        self, spec: ToolSpec, ctx: Context, state: AppState, arguments: dict[str, Any]
+        self, spec: ToolSpec, ctx: Context[AppState, Any], state: AppState, arguments: dict[str, Any]
     ) -> Prepared:
         """Before the user is asked (elicitation): the preview and its single-use ticket."""
         return await state.guardrails.prepare(self._call(spec, ctx, state), arguments)
@@ -123,7 +125,7 @@ class Runner:
     async def run(
         self,
         spec: ToolSpec,
-        ctx: Context | None,
+        ctx: Context[AppState, Any] | None,
         state: AppState,
         arguments: dict[str, Any],
         prepared: Prepared | None = None,
@@ -152,7 +154,7 @@ class Runner:
         return without_secrets(result)
 
 
-async def log_to_client(ctx: Context | None, level: str, message: str) -> None:
+async def log_to_client(ctx: Context[Any, Any] | None, level: str, message: str) -> None:
     """MCP logging (notifications/message) for clients on the 2025-11-25 era and earlier; the capability
     is deprecated from 2026-07-28 (SEP-2577), where stderr remains the log. Never fails a call."""
     if ctx is None or (ctx.protocol_version or "") >= MODERN_PROTOCOL:

@@ -17,7 +17,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BaseModel
 
 from cs_mcp import __version__, catalogue, schemas, sdk
 from cs_mcp.client import CallScalerClient
@@ -63,14 +64,20 @@ def guarded_entry(spec: ToolSpec, runner: Runner) -> Callable[..., Any]:
     it through untouched. The SDK asks on either protocol era and hands the body the user's answer.
     """
 
-    async def prepare(ctx, arguments=None):  # type: ignore[no-untyped-def]
+    async def prepare(ctx: Context[AppState, Any], arguments: dict[str, Any] | None = None) -> Prepared:
         return await runner.prepare(spec, ctx, ctx.request_context.lifespan_context, arguments or {})
 
-    async def ask(prepared):  # type: ignore[no-untyped-def]
+    async def ask(prepared: Prepared) -> Elicit[Approve] | Prepared:
         return Guardrails.question(prepared)
 
-    async def run_tool(ctx, arguments=None, *, prepared, consent):  # type: ignore[no-untyped-def]
-        state: AppState = ctx.request_context.lifespan_context
+    async def run_tool(
+        ctx: Context[AppState, Any],
+        arguments: dict[str, Any] | None = None,
+        *,
+        prepared: Prepared,
+        consent: ElicitationResult[Approve],
+    ) -> CallToolResult:
+        state = ctx.request_context.lifespan_context
         return await runner.run(spec, ctx, state, arguments or {}, prepared, consent)
 
     # Real objects, not strings: the SDK reads these with typing.get_type_hints, which cannot see
@@ -94,10 +101,13 @@ def guarded_entry(spec: ToolSpec, runner: Runner) -> Callable[..., Any]:
 def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
     """An SDK tool whose schemas come from the catalogue's models and whose body is the runner."""
 
-    async def run_tool(ctx: Context, arguments: dict[str, Any] | None = None) -> CallToolResult:
-        state: AppState = ctx.request_context.lifespan_context
+    async def run_tool(
+        ctx: Context[AppState, Any], arguments: dict[str, Any] | None = None
+    ) -> CallToolResult:
+        state = ctx.request_context.lifespan_context
         return await runner.run(spec, ctx, state, arguments or {})
 
+    output_model: type[BaseModel]
     if spec.guarded:
         tool = sdk.analysed_tool(guarded_entry(spec, runner), spec.name)
         output_model = Guardrails.output_model(spec.output_model)
@@ -122,7 +132,9 @@ class CallScalerServer(MCPServer[AppState]):
         self.guardrails = guardrails
         super().__init__(**kwargs)
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
         if not sdk.has_tool(self, name):
             spec = catalogue.by_name().get(name)
             reason = self.cs_settings.hidden_reason(spec) if spec else None

@@ -197,10 +197,8 @@ def filtered_fields(query_model: type[BaseModel]) -> set[str]:
     fields: set[str] = set()
     for info in query_model.model_fields.values():
         for marker in info.metadata:
-            if isinstance(marker, Contains):
-                fields.update(marker.fields)
-            elif isinstance(marker, Filter):
-                fields.add(marker.field)
+            if isinstance(marker, Filter):
+                fields.update(marker.fields if isinstance(marker, Contains) else (marker.field,))
     return fields
 
 

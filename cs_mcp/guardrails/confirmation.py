@@ -71,7 +71,7 @@ def arguments_of(params: BaseModel) -> str:
     return fingerprint(params.model_dump(mode="json", exclude={TOKEN_ARGUMENT}))
 
 
-def _client_can_elicit(ctx: Context | None) -> bool:
+def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
     """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
     try:
         capabilities = ctx.client_capabilities if ctx is not None else None
@@ -104,7 +104,8 @@ class Guardrails:
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
 
     @staticmethod
-    def output_model(result_model: type[BaseModel]) -> type[BaseModel]:
+    def output_model(result_model: type[BaseModel]) -> type[Confirmable[Any]]:
+        # A pydantic generic parametrised at run time: mypy cannot check a variable as a type argument.
         return Confirmable[result_model]  # type: ignore[valid-type]
 
     def requires_confirmation(self, spec: ToolSpec) -> bool:
@@ -117,7 +118,7 @@ class Guardrails:
         how = DESCRIPTIONS[self.settings.confirm_mode]
         return ROUTING_PREFIX + how[0].lower() + how[1:] if spec.guardrail == "routing" else how
 
-    def principal_for(self, ctx: Context | None) -> str:
+    def principal_for(self, ctx: Context[Any, Any] | None) -> str:
         """Who is calling: the API key, narrowed to the MCP session over HTTP (stdio serves one user).
 
         The session id is issued and checked by the SDK's HTTP transport, so a caller cannot borrow
@@ -131,7 +132,7 @@ class Guardrails:
             pass
         return fingerprint(f"{self._key_principal}|{session}")[:16] if session else self._key_principal
 
-    def confirmation_for(self, spec: ToolSpec, ctx: Context | None) -> str:
+    def confirmation_for(self, spec: ToolSpec, ctx: Context[Any, Any] | None) -> str:
         if not self.requires_confirmation(spec):
             return NOT_REQUIRED
         mode = self.settings.confirm_mode
@@ -320,7 +321,7 @@ class Guardrails:
 
     @contextmanager
     def audited(
-        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None
     ) -> Iterator[AuditRecord]:
         """Record one write tool call: who, what, how it was confirmed and what came of it."""
         log = self.audit_log if spec.writes else None
@@ -346,7 +347,7 @@ class Guardrails:
             record.finish()
 
     def audit_hidden(
-        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context | None, reason: str
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None, reason: str
     ) -> None:
         """A write tool this server hides was called anyway: refused before anything, and on the record."""
         if spec.writes:

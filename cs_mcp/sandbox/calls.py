@@ -362,7 +362,7 @@ def _grouping(table: CallTable, field: str) -> tuple[int, Callable[[Any], Any]]:
     if field in ("call_flow", "call_flow_id", "tracking_number", "number_id"):
         position, lines = Line._fields.index("call_flow_name" if field == "call_flow" else field), table.lines
         return LINE, lambda code: lines[code][position]
-    return {
+    groupings: dict[str, tuple[int, Callable[[Any], Any]]] = {
         "ai_category": (AI_CATEGORY, _as_is),
         "status": (STATUS, _as_is),
         "direction": (DIRECTION, _as_is),
@@ -371,7 +371,8 @@ def _grouping(table: CallTable, field: str) -> tuple[int, Callable[[Any], Any]]:
         "month": (DAY_NUMBER, lambda day: _day(day)[:7]),
         "day_of_week": (DAY_NUMBER, lambda day: DAY_NAMES[(day + 3) % 7]),
         "hour_of_day": (HOUR, _as_is),
-    }[field]
+    }
+    return groupings[field]
 
 
 def analytics(table: CallTable, rows: list[Row], group_by: list[str], metrics: list[str]) -> dict[str, Any]:
@@ -394,6 +395,7 @@ def analytics(table: CallTable, rows: list[Row], group_by: list[str], metrics: l
     if metrics == ["count"]:  # counting alone needs no rows kept, and runs in C
         for code, count in Counter(codes).items():
             sizes[name(code)] += count
+        measured: dict[tuple[Any, ...], dict[str, int | float | None]]
         measured = {key: {"count": count} for key, count in sizes.items()}
     else:
         by_code: dict[Any, list[Row]] = {}

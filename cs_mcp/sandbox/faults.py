@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from http import HTTPStatus
@@ -98,14 +98,14 @@ class Fault:
 def _duration(value: Any, unit: str) -> float:
     """`20ms`, `1.5s` or a bare number in `unit` ("ms" or "s") -> that unit."""
     text = str(value).strip().lower()
-    scale = {"ms": {"ms": 1, "s": 1000}, "s": {"ms": 0.001, "s": 1}}[unit]
+    scale = {"ms": {"ms": 1.0, "s": 1000.0}, "s": {"ms": 0.001, "s": 1.0}}[unit]
     for suffix in ("ms", "s"):
         if text.endswith(suffix):
             return float(text[: -len(suffix)]) * scale[suffix]
     return float(text)
 
 
-_CONVERT = {
+_CONVERT: dict[str, Callable[[Any], Any]] = {
     "status": int,
     "retry_after": int,
     "times": int,

@@ -12,6 +12,7 @@ import random
 from collections import Counter
 from datetime import datetime
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from cs_mcp.sandbox.calls import (
@@ -95,7 +96,7 @@ def build_state(scale: int, now: datetime) -> State:
     merged = {key: [item for replica in replicas for item in getattr(replica, key)] for key in _LISTS}
     for key, newest_first_by in _LISTS.items():
         if newest_first_by:
-            merged[key].sort(key=lambda item, field=newest_first_by: item[field], reverse=True)
+            merged[key].sort(key=itemgetter(newest_first_by), reverse=True)
     return State(calls=CallTable(rows, lines, callers, ATTRIBUTIONS, _narrate), **merged)  # type: ignore[typeddict-item]
 
 
@@ -251,7 +252,9 @@ class _Replica:
         # Repeat callers: the first callers in the list call far more often than the last ones.
         caller_weights = list(accumulate(1 / math.sqrt(i + 1) for i in range(CALLERS_PER_REPLICA)))
         callers = rng.choices(range(CALLERS_PER_REPLICA), cum_weights=caller_weights, k=CALLS_PER_REPLICA)
-        own = [ATTRIBUTION_INDEX.get(_own_attribution(t)) for t in NUMBER_TEMPLATES]
+        own = [
+            None if (a := _own_attribution(t)) is None else ATTRIBUTION_INDEX.get(a) for t in NUMBER_TEMPLATES
+        ]
         web = [ATTRIBUTION_INDEX[a] for a in WEB_ATTRIBUTIONS]
         direct = ATTRIBUTION_INDEX[DIRECT]
         uniform = rng.random  # plain floats: this loop runs hundreds of thousands of times at scale 100
@@ -266,10 +269,11 @@ class _Replica:
             outbound = uniform() < 0.07
             if outbound and status == "voicemail":
                 status = "no-answer"  # the business leaves no voicemails: the call just rings out
-            if own[line] is None:  # a pooled website number: the visitor's channel varies
+            own_attribution = own[line]
+            if own_attribution is None:  # a pooled website number: the visitor's channel varies
                 attribution = web[int(len(web) * uniform())]
             else:
-                attribution = own[line] if uniform() < 0.85 else direct
+                attribution = own_attribution if uniform() < 0.85 else direct
             duration, score, ai_category = 0, None, None
             if status == "completed":
                 duration = min(3600, 15 + int(rng.expovariate(1 / 200)))

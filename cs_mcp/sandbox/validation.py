@@ -6,12 +6,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from datetime import date, datetime
-from typing import Any, Literal, NoReturn, TypeVar, overload
+from typing import Any, Literal, NoReturn, overload
 
 from cs_mcp.sandbox.formats import is_e164, is_uuid
-
-IntOrNone = TypeVar("IntOrNone", int, None)
-StrOrNone = TypeVar("StrOrNone", str, None)
 
 
 class ApiError(Exception):
@@ -74,9 +71,17 @@ class Fields:
             self.fail(name, f"must be at most {max_length} characters (got {len(value)})")
         return value.strip()
 
+    @overload
     def integer(
-        self, name: str, *, default: IntOrNone = None, minimum: int | None = None, maximum: int | None = None
-    ) -> int | IntOrNone:
+        self, name: str, *, default: int, minimum: int | None = ..., maximum: int | None = ...
+    ) -> int: ...
+    @overload
+    def integer(
+        self, name: str, *, default: None = ..., minimum: int | None = ..., maximum: int | None = ...
+    ) -> int | None: ...
+    def integer(
+        self, name: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
         value = self.values.get(name)
         if value is None:
             return default
@@ -88,7 +93,11 @@ class Fields:
             self.fail(name, f"must be between {minimum} and {maximum} (got {value})")
         return value
 
-    def choice(self, name: str, options: Iterable[str], *, default: StrOrNone = None) -> str | StrOrNone:
+    @overload
+    def choice(self, name: str, options: Iterable[str], *, default: str) -> str: ...
+    @overload
+    def choice(self, name: str, options: Iterable[str], *, default: None = ...) -> str | None: ...
+    def choice(self, name: str, options: Iterable[str], *, default: str | None = None) -> str | None:
         value = self.values.get(name)
         if value is None:
             return default
@@ -218,7 +227,7 @@ def _check_object(obj: dict[str, Any], fields: Mapping[str, tuple[str, bool]], p
         _CHECKS[kind](obj[name], f"{path}.{name}")
 
 
-def _expect(ok: bool, path: str, what: str) -> None:
+def _expect(ok: object, path: str, what: str) -> None:
     if not ok:
         raise ConfigError(f"{path}: must be {what}")
 
@@ -229,7 +238,8 @@ def _check_steps(steps: Any, path: str) -> None:
         where = f"{path}[{i}]"
         _expect(isinstance(step, dict), where, "an object with a 'type'")
         fields = STEP_FIELDS.get(step.get("type"))
-        _expect(fields is not None, f"{where}.type", f"one of {', '.join(STEP_FIELDS)}")
+        if fields is None:
+            raise ConfigError(f"{where}.type: must be one of {', '.join(STEP_FIELDS)}")
         _check_object(step, fields, where)
 
 
@@ -280,10 +290,7 @@ def _is_text(value: Any) -> bool:
 
 _CHECKS: dict[str, Callable[[Any, str], None]] = {
     "steps": _check_steps,
-    "settings": lambda v, p: (
-        _expect(isinstance(v, dict), p, "an object"),
-        _check_object(v, SETTINGS_FIELDS, p),
-    ),
+    "settings": _check_settings,
     "text": lambda v, p: _expect(isinstance(v, str), p, "a string"),
     "bool": lambda v, p: _expect(isinstance(v, bool), p, "true or false"),
     "seconds": lambda v, p: _expect(

@@ -152,7 +152,8 @@ def _remember(api: CallScalerClient, flow_id: str, version: Any, config: Any) ->
 
 
 def _recalled(api: CallScalerClient, flow_id: str, version: int) -> dict[str, Any] | None:
-    return _seen.get(api, {}).get((flow_id, version))
+    seen = _seen.get(api)
+    return seen.get((flow_id, version)) if seen is not None else None
 
 
 # --- Requests -------------------------------------------------------------------------------------------
