@@ -24,6 +24,7 @@ import hmac
 import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -152,7 +153,7 @@ def listening_sockets(host: str, port: int, backlog: int) -> list[socket.socket]
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def _listen(family: int, proto: int, address: tuple[str | int, ...], backlog: int) -> socket.socket:
+def _listen(family: int, proto: int, address: tuple[Any, ...], backlog: int) -> socket.socket:
     # The protocol must be named (IPPROTO_TCP, as getaddrinfo gives it): asyncio only turns Nagle off
     # (TCP_NODELAY) on sockets that say they are TCP, and with it on every answer waits 40 ms.
     sock = socket.socket(family, socket.SOCK_STREAM, proto)

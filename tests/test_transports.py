@@ -111,7 +111,9 @@ async def test_http_token_is_required_and_checked() -> None:
         wrong = httpx.post(f"{base}/mcp", json={}, headers={"Authorization": "Bearer nope"}, timeout=5)
         assert wrong.status_code == 401
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        authorised = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token-value-0123456789abcdef"}, timeout=30)
+        authorised = httpx2.AsyncClient(
+            headers={"Authorization": "Bearer s3cret-token-value-0123456789abcdef"}, timeout=30
+        )
         async with (
             authorised,
             Client(streamable_http_client(f"{base}/mcp", http_client=authorised)) as client,
@@ -140,7 +142,12 @@ def test_stdio_writes_only_protocol_on_stdout() -> None:
 def test_a_wide_bind_answers_known_host_names_only() -> None:
     # Bound on every interface, reached over loopback only: the Host header is what is checked.
     for base, _ in http_server(
-        "--host", "0.0.0.0", "--http-token", "wide-token-0123456789abcdef0123456789", "--allowed-host", "calls.example.test"
+        "--host",
+        "0.0.0.0",
+        "--http-token",
+        "wide-token-0123456789abcdef0123456789",
+        "--allowed-host",
+        "calls.example.test",
     ):
         port = base.rsplit(":", 1)[1]
         headers = {
