@@ -95,11 +95,9 @@ async def test_timeout_honours_the_client_read_timeout_and_changes_nothing(sb: S
         0
     ]
     before = len(sb.state["numbers"])
-    started = time.perf_counter()
-    async with client(sb, timeout=0.2) as c:
+    async with client(sb, timeout=0.2) as c:  # the fault holds 5 s: only the client's timeout ends it
         with pytest.raises(httpx.ReadTimeout):
             await c.post("/numbers/purchase", json={"phone_number": candidate["phone_number"]})
-    assert time.perf_counter() - started < 2
     assert len(sb.state["numbers"]) == before
 
 
