@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 import httpx
 
-from cs_mcp import __version__
+from cs_mcp import __version__, api
 from cs_mcp.errors import (
     CallScalerError,
     ConnectionFailed,
@@ -140,6 +140,17 @@ class CallScalerClient:
             headers={"User-Agent": f"cs-mcp/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )
+        # The typed resource layer (cs_mcp/api/): `client.numbers.list()` and the like, sent through this client.
+        self.numbers = api.Numbers(self)
+        self.call_flows = api.CallFlows(self)
+        self.texts = api.Texts(self)
+        self.number_groups = api.NumberGroups(self)
+        self.number_pools = api.NumberPools(self)
+        self.voicemails = api.Voicemails(self)
+        self.forms = api.Forms(self)
+        self.calls = api.Calls(self)
+        self.webhooks = api.Webhooks(self)
+        self.endpoints = api.Endpoints(self)  # any documented path, for the generic handlers
 
     def __repr__(self) -> str:
         return f"CallScalerClient(base_url={self.base_url!r})"

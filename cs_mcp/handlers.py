@@ -60,27 +60,23 @@ class ToolCall:
             mode="json", by_alias=True, exclude_none=True, exclude=in_path | {TOKEN_ARGUMENT} | set(exclude)
         )
 
-    async def fetch_list(
-        self, params: BaseModel, *, query: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    async def fetch_list(self, params: BaseModel) -> list[dict[str, Any]]:
         """Every item of the spec's list endpoint (the API returns whole collections)."""
         assert self.spec.listing is not None
-        data = await self.api.get(self.path(params), query)
-        items = data.get(self.spec.listing.items, []) if isinstance(data, dict) else data
-        return items if isinstance(items, list) else []
+        return await self.api.endpoints.items(self.path(params), self.spec.listing.items)
 
 
 async def call(call: ToolCall, params: BaseModel) -> BaseModel:
     """Send the arguments to the endpoint (query for GET, JSON body otherwise) and type the answer."""
-    if call.spec.method == "GET":
-        data = await call.api.get(call.path(params), call.rest(params))
-    else:
-        body = call.rest(params)
-        data = await call.api.request(call.spec.method, call.path(params), json_body=body or None)
-    key = call.spec.result_key
-    if key and isinstance(data, dict) and key in data:
-        data = data[key]
-    return call.spec.output_model.model_validate(data)
+    spec = call.spec
+    return await call.api.endpoints.call(
+        spec.method,
+        call.path(params),
+        call.rest(params),
+        spec.output_model,
+        key=spec.result_key,
+        write=spec.writes,
+    )
 
 
 async def list_items(
@@ -115,22 +111,18 @@ class CreatedItem:
     """Reconciles a create whose answer was lost: lists the collection just before acting, then looks
     for a new item that matches the arguments (the API has no idempotency keys to ask by)."""
 
-    path: str
-    items: str
+    listed: Callable[[CallScalerClient], Awaitable[list[dict[str, Any]]]]
     matches: Callable[[Any, Mapping[str, Any]], bool]
     result: Callable[[ToolCall, dict[str, Any]], Awaitable[Any]]
 
-    async def _listed(self, call: ToolCall) -> list[dict[str, Any]]:
-        data = await call.api.get(self.path)
-        items = data.get(self.items, []) if isinstance(data, dict) else data
-        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-
     async def snapshot(self, call: ToolCall, params: Any) -> set[str]:
-        return {str(item.get("id")) for item in await self._listed(call)}
+        return {str(item.get("id")) for item in await self.listed(call.api)}
 
     async def reconcile(self, call: ToolCall, params: Any, before: set[str]) -> Any:
         new = [
-            i for i in await self._listed(call) if str(i.get("id")) not in before and self.matches(params, i)
+            i
+            for i in await self.listed(call.api)
+            if str(i.get("id")) not in before and self.matches(params, i)
         ]
         return await self.result(call, new[-1]) if new else None
 

@@ -79,9 +79,7 @@ def register_resources(server: MCPServer[AppState], runner: Runner) -> None:
             )
         try:
             UUID(voicemail_id)
-            raw = await ctx.request_context.lifespan_context.api.get_raw(
-                f"/voicemails/{voicemail_id}/recording"
-            )
+            raw = await ctx.request_context.lifespan_context.api.voicemails.recording(voicemail_id)
         except ValueError:
             raise ResourceError(f"{voicemail_id!r} is not a voicemail id (a UUID)") from None
         except CallScalerError as exc:

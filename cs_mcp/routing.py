@@ -22,19 +22,14 @@ SHOWN = 6  # destinations listed in a preview line; the rest are counted
 
 async def own_numbers(call: ToolCall) -> set[str]:
     """The business's own phone numbers (a forward to one of them keeps calls in the business)."""
-    data = await call.api.get("/numbers")
-    numbers = data.get("numbers", []) if isinstance(data, dict) else []
-    return {str(n.get("phone_number")) for n in numbers if isinstance(n, dict)}
+    return await call.api.numbers.phones()
 
 
 async def flow_destinations(call: ToolCall, flow_id: Any) -> list[str]:
     """Every number a flow can ring (empty for no flow)."""
     if not flow_id:
         return []
-    data = await call.api.get(f"/call-flows/{flow_id}")
-    flow = data.get("call_flow", data) if isinstance(data, dict) else {}
-    config = flow.get("config_json") if isinstance(flow, dict) else None
-    return flows.destinations(config) if isinstance(config, dict) else []
+    return flows.destinations((await call.api.call_flows.get(flow_id)).config)
 
 
 def _listed(numbers: Iterable[str]) -> str:

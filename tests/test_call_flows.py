@@ -275,13 +275,14 @@ async def test_stale_config_version_is_refused_with_how_to_fix(sandbox, connect)
 
 async def test_a_conflict_from_the_api_is_explained(sandbox, connect, monkeypatch) -> None:
     """Someone saves between our read and our write: the API's 409 becomes the same clear error."""
+    from cs_mcp.api.models import CallFlow
     from cs_mcp.toolsets import call_flows
 
     main = flow_named(sandbox, "Main Sales Flow")
     version = main["config_version"]
     real_read = call_flows._read
 
-    async def read_then_someone_saves(call_: Any, flow_id: str) -> dict[str, Any]:
+    async def read_then_someone_saves(call_: Any, flow_id: str) -> CallFlow:
         flow = await real_read(call_, flow_id)
         main["config_version"] += 1  # another editor's save lands now
         return flow

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from cs_mcp import flows, handlers, routing
+from cs_mcp.api.models import CallFlow, Deleted
 from cs_mcp.client import CallScalerClient
 from cs_mcp.errors import Conflict, NotFound
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
@@ -28,7 +29,7 @@ from cs_mcp.spec import ToolFunctions
 from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, Since, estimate_result_tokens
 from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
 
-__all__ = ["NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
+__all__ = ["Deleted", "NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
 
 Config = Annotated[flows.FlowConfig, WithJsonSchema(flows.CONFIG_SCHEMA)]
 # update_call_flow publishes the step guide once, on create_call_flow (same model validates both).
@@ -130,11 +131,6 @@ class FlowView(BaseModel):
     note: str | None = None
 
 
-class Deleted(ApiObject):
-    deleted: bool | None = None
-    id: str | None = None
-
-
 # --- Configs seen in this session, for version comparisons ----------------------------------------------
 
 _SEEN_LIMIT = 200  # versions remembered per session; the oldest seen go first
@@ -159,37 +155,16 @@ def _recalled(api: CallScalerClient, flow_id: str, version: int) -> dict[str, An
 # --- Requests -------------------------------------------------------------------------------------------
 
 
-def _flow_of(data: Any) -> dict[str, Any]:
-    """The flow object in an answer, enveloped as `{"call_flow": {...}}` or bare."""
-    if isinstance(data, dict) and isinstance(data.get("call_flow"), dict):
-        return data["call_flow"]
-    if isinstance(data, dict):
-        return data
-    raise ToolError(
-        "CallScaler answered without a call flow object; try again, and report it if it persists."
-    )
-
-
-async def _read(call: ToolCall, flow_id: str) -> dict[str, Any]:
-    flow = _flow_of(await call.api.get(f"/call-flows/{flow_id}"))
-    _remember(call.api, flow_id, flow.get("config_version"), flow.get("config_json"))
+async def _read(call: ToolCall, flow_id: str) -> CallFlow:
+    flow = await call.api.call_flows.get(flow_id)
+    _remember(call.api, flow_id, flow.config_version, flow.config_json)
     return flow
 
 
-async def _numbers_of(call: ToolCall, flow_id: str) -> list[dict[str, Any]]:
-    data = await call.api.get(f"/call-flows/{flow_id}/numbers")
-    items = data.get("numbers", []) if isinstance(data, dict) else data
-    return items if isinstance(items, list) else []
-
-
-async def _number_count(call: ToolCall, flow: dict[str, Any]) -> int:
-    count = flow.get("number_count")
-    return count if isinstance(count, int) else len(await _numbers_of(call, str(flow["id"])))
-
-
-def _config(flow: dict[str, Any]) -> dict[str, Any]:
-    config = flow.get("config_json")
-    return config if isinstance(config, dict) else {}
+async def _number_count(call: ToolCall, flow: CallFlow) -> int:
+    if flow.number_count is not None:
+        return flow.number_count
+    return len(await call.api.call_flows.numbers(flow.id))
 
 
 def _fits(view: FlowView, budget: int) -> bool:
@@ -197,15 +172,15 @@ def _fits(view: FlowView, budget: int) -> bool:
 
 
 def view_of(
-    flow: dict[str, Any], budget: int, *, number_count: int | None = None, changes: list[str] | None = None
+    flow: CallFlow, budget: int, *, number_count: int | None = None, changes: list[str] | None = None
 ) -> FlowView:
     """The outline view of a flow, folding deeper branches (never dropping a destination) to fit."""
-    config = _config(flow)
+    config = flow.config
     view = FlowView(
-        id=str(flow.get("id")),
-        name=flow.get("name"),
-        config_version=flow.get("config_version"),
-        number_count=number_count if number_count is not None else flow.get("number_count"),
+        id=flow.id,
+        name=flow.name,
+        config_version=flow.config_version,
+        number_count=number_count if number_count is not None else flow.number_count,
         changes=changes,
     )
     full = flows.outline(config)
@@ -250,19 +225,19 @@ async def get_call_flow(call: ToolCall, params: GetCallFlow) -> FlowView:
         return view_of(flow, budget, number_count=count, changes=changes)
     view = FlowView(
         id=flow_id,
-        name=flow.get("name"),
-        config_version=flow.get("config_version"),
+        name=flow.name,
+        config_version=flow.config_version,
         number_count=count,
         changes=changes,
     )
     if params.path is not None:
         try:
-            view.part = flows.resolve(_config(flow), params.path)
+            view.part = flows.resolve(flow.config, params.path)
         except flows.PathError as exc:
             raise ToolError(f"path {params.path!r}: {exc}. Paths join the outline's labels.") from None
         what = f"the part at {params.path}"
     else:
-        view.config_json = _config(flow)
+        view.config_json = flow.config
         what = "the whole config_json"
     if not _fits(view, budget):
         raise ToolError(
@@ -272,15 +247,14 @@ async def get_call_flow(call: ToolCall, params: GetCallFlow) -> FlowView:
     return view
 
 
-async def _changes_since(call: ToolCall, flow: dict[str, Any], version: int) -> list[str]:
-    flow_id, current = str(flow["id"]), flow.get("config_version")
+async def _changes_since(call: ToolCall, flow: CallFlow, version: int) -> list[str]:
+    flow_id, current = flow.id, flow.config_version
     if version == current:
         return ["(no changes: that is the current version)"]
     old = _recalled(call.api, flow_id, version)
     if old is None:
-        data = await call.api.get(f"/call-flows/{flow_id}/versions")
-        for entry in data.get("versions", []) if isinstance(data, dict) else []:
-            if isinstance(entry, dict) and entry.get("version") == version:
+        for entry in await call.api.call_flows.versions(flow_id):
+            if entry.get("version") == version:
                 old = entry.get("config_json")
                 if old is None:
                     who = entry.get("created_by") or "someone"
@@ -292,19 +266,15 @@ async def _changes_since(call: ToolCall, flow: dict[str, Any], version: int) -> 
                 break
         else:
             raise ToolError(f"call flow {flow_id} has no version {version}; see list_call_flow_versions.")
-    return flows.diff(old, _config(flow)) or ["(no changes in config_json)"]
+    return flows.diff(old, flow.config) or ["(no changes in config_json)"]
 
 
-async def _saved(call: ToolCall, data: Any, *, before: dict[str, Any] | None = None) -> FlowView:
+async def _saved(call: ToolCall, flow: CallFlow, *, before: CallFlow | None = None) -> FlowView:
     """The view of a flow the API just saved, with what changed when the previous config is known."""
-    flow = _flow_of(data)
-    flow_id = str(flow.get("id"))
-    if not isinstance(flow.get("config_json"), dict):  # a bare acknowledgement: read the result back
-        flow = await _read(call, flow_id)
-    _remember(call.api, flow_id, flow.get("config_version"), flow.get("config_json"))
-    changes = flows.diff(_config(before), _config(flow)) if before is not None else None
-    if before is not None and before.get("name") != flow.get("name"):
-        changes = [f"~ name: {before.get('name')} -> {flow.get('name')}", *(changes or [])]
+    _remember(call.api, flow.id, flow.config_version, flow.config_json)
+    changes = flows.diff(before.config, flow.config) if before is not None else None
+    if before is not None and before.name != flow.name:
+        changes = [f"~ name: {before.name} -> {flow.name}", *(changes or [])]
     return view_of(flow, call.settings.max_output_tokens, changes=changes)
 
 
@@ -319,12 +289,8 @@ async def preview_create_call_flow(call: ToolCall, params: CreateCallFlow) -> Pr
 
 
 async def create_call_flow(call: ToolCall, params: CreateCallFlow) -> FlowView:
-    data = await call.api.request(
-        "POST",
-        "/call-flows",
-        json_body=params.model_dump(mode="json", exclude_none=True, exclude={"confirmation_token"}),
-    )
-    return await _saved(call, data)
+    config = params.config_json.model_dump(mode="json", exclude_none=True)
+    return await _saved(call, await call.api.call_flows.create(params.name, config))
 
 
 def _stale(params: UpdateCallFlow, now: Any) -> str:
@@ -338,15 +304,15 @@ def _stale(params: UpdateCallFlow, now: Any) -> str:
 async def preview_update_call_flow(call: ToolCall, params: UpdateCallFlow) -> Preview:
     """A rename needs no confirmation; a new config does when it sends calls somewhere new."""
     flow = await _read(call, str(params.call_flow_id))
-    if flow.get("config_version") != params.config_version:  # asking the user about a stale edit helps no one
-        raise ToolError(_stale(params, flow.get("config_version")))
-    name = flow.get("name") or str(params.call_flow_id)
+    if flow.config_version != params.config_version:  # asking the user about a stale edit helps no one
+        raise ToolError(_stale(params, flow.config_version))
+    name = flow.name or str(params.call_flow_id)
     if params.config_json is None:
         return Preview(action=f"Rename call flow {name!r} to {params.name!r}", required=False)
     count = await _number_count(call, flow)
     return routing.reroute_preview(
         f"Replace the config of call flow {name!r} ({count} number{'s' if count != 1 else ''} route to it)",
-        before=flows.destinations(_config(flow)),
+        before=flows.destinations(flow.config),
         after=flows.destinations(params.config_json.model_dump(mode="json", exclude_none=True)),
         own=await routing.own_numbers(call),
     )
@@ -355,39 +321,36 @@ async def preview_update_call_flow(call: ToolCall, params: UpdateCallFlow) -> Pr
 async def update_call_flow(call: ToolCall, params: UpdateCallFlow) -> FlowView:
     flow_id = str(params.call_flow_id)
     before = await _read(call, flow_id)
-    if before.get("config_version") != params.config_version:
-        raise ToolError(_stale(params, before.get("config_version")))
-    body = {
-        "name": params.name or before.get("name"),
-        "config_json": params.config_json.model_dump(mode="json", exclude_none=True)
-        if params.config_json
-        else _config(before),
-        "config_version": params.config_version,
-    }
+    if before.config_version != params.config_version:
+        raise ToolError(_stale(params, before.config_version))
+    config = (
+        params.config_json.model_dump(mode="json", exclude_none=True) if params.config_json else before.config
+    )
     try:
-        data = await call.api.request("PUT", f"/call-flows/{flow_id}", json_body=body)
+        flow = await call.api.call_flows.update(
+            flow_id, name=params.name or before.name, config_json=config, config_version=params.config_version
+        )
     except Conflict:
         latest = await _read(call, flow_id)
-        raise ToolError(_stale(params, latest.get("config_version"))) from None
-    return await _saved(call, data, before=before)
+        raise ToolError(_stale(params, latest.config_version)) from None
+    return await _saved(call, flow, before=before)
 
 
 async def duplicate_call_flow(call: ToolCall, params: DuplicateCallFlow) -> FlowView:
-    data = await call.api.request("POST", f"/call-flows/{params.call_flow_id}/duplicate")
-    return await _saved(call, data)
+    return await _saved(call, await call.api.call_flows.duplicate(params.call_flow_id))
 
 
 async def restore_call_flow_version(call: ToolCall, params: RestoreVersion) -> FlowView:
     flow_id = str(params.call_flow_id)
     before = await _read(call, flow_id)
     try:
-        data = await call.api.request("POST", f"/call-flows/{flow_id}/versions/{params.version}/restore")
+        flow = await call.api.call_flows.restore(flow_id, params.version)
     except NotFound:
         raise ToolError(
-            f"call flow {flow_id} has no version {params.version} (it is at {before.get('config_version')}); "
+            f"call flow {flow_id} has no version {params.version} (it is at {before.config_version}); "
             "see list_call_flow_versions."
         ) from None
-    view = await _saved(call, data, before=before)
+    view = await _saved(call, flow, before=before)
     # The restored version's config is the new one: remember it under the old number too.
     _remember(call.api, flow_id, params.version, _recalled(call.api, flow_id, view.config_version or -1))
     return view
@@ -400,12 +363,9 @@ def _attached(numbers: list[dict[str, Any]]) -> str:
 
 async def _users(call: ToolCall, flow_id: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The numbers and the number pools (names) that route to a flow: the API will not delete it then."""
-    numbers = await _numbers_of(call, flow_id)
-    data = await call.api.get("/number-pools")
-    pools = data.get("number_pools", []) if isinstance(data, dict) else []
-    return numbers, [
-        str(p.get("name")) for p in pools if isinstance(p, dict) and p.get("call_flow_id") == flow_id
-    ]
+    numbers = await call.api.call_flows.numbers(flow_id)
+    pools = await call.api.number_pools.list()
+    return numbers, [str(p.get("name")) for p in pools if p.get("call_flow_id") == flow_id]
 
 
 def _blocked(numbers: list[dict[str, Any]], pools: list[str]) -> str | None:
@@ -425,14 +385,14 @@ async def preview_delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Pr
     flow_id = str(params.call_flow_id)
     flow = await _read(call, flow_id)
     numbers, pools = await _users(call, flow_id)
-    details: dict[str, Any] = {"config_version": flow.get("config_version"), "numbers_attached": len(numbers)}
+    details: dict[str, Any] = {"config_version": flow.config_version, "numbers_attached": len(numbers)}
     if pools:
         details["pools_attached"] = pools
     blocked = _blocked(numbers, pools)
     if blocked:
         details["blocked"] = f"CallScaler refuses to delete a flow in use: {blocked}, then delete again."
     return Preview(
-        action=f"Delete call flow {flow.get('name') or 'unnamed'!r} (version {flow.get('config_version')}) "
+        action=f"Delete call flow {flow.name or 'unnamed'!r} (version {flow.config_version}) "
         "and its whole version history",
         details=details,
         irreversible=True,
@@ -442,26 +402,23 @@ async def preview_delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Pr
 async def delete_call_flow(call: ToolCall, params: DeleteCallFlow) -> Deleted:
     flow_id = str(params.call_flow_id)
     try:
-        data = await call.api.request("DELETE", f"/call-flows/{flow_id}")
+        return await call.api.call_flows.delete(flow_id)
     except Conflict as exc:
         blocked = _blocked(*await _users(call, flow_id)) or exc.message
         raise ToolError(
             f"call flow {flow_id} was not deleted: CallScaler refuses (409) to delete a flow in use. "
             f"{blocked[0].upper()}{blocked[1:]}; then delete again."
         ) from None
-    result = Deleted.model_validate(data if isinstance(data, dict) else {})
-    return result.model_copy(update={"deleted": result.deleted is not False, "id": flow_id})
 
 
 async def _created_view(call: ToolCall, item: dict[str, Any]) -> FlowView:
-    return await _saved(call, item)
+    return await _saved(call, await _read(call, str(item.get("id"))))
 
 
-_created = handlers.CreatedItem("/call-flows", "call_flows", handlers.same_name, _created_view)
+_created = handlers.CreatedItem(lambda api: api.call_flows.list(), handlers.same_name, _created_view)
 # A copy's name is the API's to choose; the new flow that is not the source is the copy.
 _copied = handlers.CreatedItem(
-    "/call-flows",
-    "call_flows",
+    lambda api: api.call_flows.list(),
     lambda params, item: str(item.get("id")) != str(params.call_flow_id),
     _created_view,
 )

@@ -142,10 +142,10 @@ def fold(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
 
 
 async def _call_summary(call: ToolCall, filters: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    query = {**filters, "group_by": list(SUMMARY_GROUPS), "metrics": list(SUMMARY_METRICS)}
-    data = await call.api.get("/analytics/calls", query)
-    rows = data.get("rows", []) if isinstance(data, dict) else []
-    totals = data.get("totals", {}) if isinstance(data, dict) else {}
+    counted = await call.api.calls.analytics(
+        filters, group_by=list(SUMMARY_GROUPS), metrics=list(SUMMARY_METRICS)
+    )
+    rows, totals = counted.rows, counted.totals
     total = int(totals.get("count") or sum(int(r.get("count") or 0) for r in rows))
     summary: dict[str, Any] = {f"by_{field}": fold(rows, field) for field in SUMMARY_GROUPS}
     summary["avg_duration_seconds"] = totals.get("avg_duration")
@@ -159,22 +159,20 @@ async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
 
     # A smaller page is asked again from the same cursor, so next_cursor points right after what is shown.
     async def page_of(size: int) -> CallPage:
-        data = await call.api.get("/calls", {**filters, "limit": size, "cursor": params.cursor})
-        raw = data.get("calls", []) if isinstance(data, dict) else []
+        page = await call.api.calls.page(filters, limit=size, cursor=params.cursor)
         return CallPage(
             total=total,
-            items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in raw],
-            next_cursor=(data.get("next_cursor") if data.get("has_more", True) else None) or None,
+            items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in page.items],
+            next_cursor=page.next_cursor,
             summary=summary,
-            note=page_note(raw, params, size),
+            note=page_note(page.items, params, size),
         )
 
     return await fit_budget(call.settings.max_output_tokens, params.limit, page_of)
 
 
 async def get_call(call: ToolCall, params: CallId) -> Call:
-    data = await call.api.get(f"/calls/{params.call_id}")
-    data = data.get("call", data) if isinstance(data, dict) else data
+    data = await call.api.calls.get(params.call_id)
     text, cut = clip(
         data.get("transcription"), text_room(call.settings.max_output_tokens, reserve_tokens=1200)
     )
@@ -183,9 +181,7 @@ async def get_call(call: ToolCall, params: CallId) -> Call:
 
 
 async def get_call_transcription(call: ToolCall, params: CallId) -> Transcription:
-    # A legacy endpoint: `{"transcription": "..."}` without the data envelope (the client passes it on).
-    data = await call.api.get(f"/calls/{params.call_id}/transcription")
-    full = data.get("transcription") if isinstance(data, dict) else None
+    full = await call.api.calls.transcription(params.call_id)
     text, cut = clip(full, text_room(call.settings.max_output_tokens))
     return Transcription(
         call_id=str(params.call_id),

@@ -77,8 +77,7 @@ def _submission(raw: Any) -> Submission:
 
 
 async def get_form(call: ToolCall, params: GetForm) -> Form:
-    data = await call.api.get(f"/forms/{params.form_id}")
-    data = data.get("form", data) if isinstance(data, dict) else {}
+    data = await call.api.forms.get(params.form_id)
     recent = [_submission(raw) for raw in data.get("recent_submissions") or []]
     recent.sort(key=lambda s: s.submitted_at or "", reverse=True)
     days = [s.submitted_at[:10] for s in recent if s.submitted_at]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from cs_mcp import handlers
+from cs_mcp.api.models import Number
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ApiObject, Day, Phone, SmsBody, UntrustedText
@@ -100,23 +101,21 @@ class SendSms(ConfirmedInput):
 
 
 async def get_text_thread(call: ToolCall, params: GetTextThread) -> TextPage:
-    items = await call.fetch_list(params, query={"contact": params.contact})
+    items = await call.api.texts.thread(params.contact)
     return await handlers.list_items(call, params, items)  # type: ignore[return-value]
 
 
-async def _sender(call: ToolCall, phone: str) -> dict:
+async def _sender(call: ToolCall, phone: str) -> Number:
     """The business number `phone`, refused unless it exists here and can send SMS."""
-    data = await call.api.get("/numbers")
-    numbers = data.get("numbers", []) if isinstance(data, dict) else []
-    number = next((n for n in numbers if n.get("phone_number") == phone), None)
+    number = await call.api.numbers.by_phone(phone)
     if number is None:
         raise GuardrailError(
             f"{phone} is not one of this business's numbers, so it cannot send SMS. Nothing was sent. "
             "Use list_numbers with sms_enabled=true to pick a sender."
         )
-    if not number.get("sms_enabled"):
+    if not number.sms_enabled:
         raise GuardrailError(
-            f"{phone} ({number.get('name') or 'unnamed'}) is not SMS-enabled. Nothing was sent. "
+            f"{phone} ({number.name or 'unnamed'}) is not SMS-enabled. Nothing was sent. "
             "Use list_numbers with sms_enabled=true to pick a sender."
         )
     return number
@@ -126,10 +125,10 @@ async def preview_send_sms(call: ToolCall, params: SendSms) -> Preview:
     sender = await _sender(call, params.from_number)
     parts, encoding = segments(params.body)
     return Preview(
-        action=f"Text {params.to_number} from {params.from_number} ({sender.get('name') or 'unnamed'}), "
+        action=f"Text {params.to_number} from {params.from_number} ({sender.name or 'unnamed'}), "
         f"{parts} SMS segment{'s' if parts > 1 else ''}",
         details={
-            "from": f"{params.from_number} ({sender.get('name') or 'unnamed'})",
+            "from": f"{params.from_number} ({sender.name or 'unnamed'})",
             "to": params.to_number,
             "body": params.body,
             "segments": parts,
@@ -140,13 +139,11 @@ async def preview_send_sms(call: ToolCall, params: SendSms) -> Preview:
     )
 
 
-async def _same_texts(call: ToolCall, params: SendSms) -> dict[str, dict]:
+async def _same_texts(call: ToolCall, params: SendSms) -> dict[str, dict[str, Any]]:
     """Outbound texts in the thread with the recipient that carry this sender and body, by id."""
-    data = await call.api.get("/texts", {"contact": params.to_number})
-    texts = data.get("texts", []) if isinstance(data, dict) else []
     return {
         str(t.get("id")): t
-        for t in texts
+        for t in await call.api.texts.thread(params.to_number)
         if t.get("direction") == "outbound"
         and t.get("from_number") == params.from_number
         and (t.get("body") or "").strip() == params.body.strip()
@@ -166,11 +163,7 @@ async def reconcile_send_sms(call: ToolCall, params: SendSms, before: set[str]) 
 
 
 async def send_sms(call: ToolCall, params: SendSms) -> Text:
-    body = params.model_dump(mode="json", exclude={"confirmation_token"})
-    data = await call.api.request("POST", "/texts", json_body=body)
-    if isinstance(data, dict):
-        data = data.get("text", data.get("message", data))
-    return Text.model_validate(data)
+    return Text.model_validate(await call.api.texts.send(params.from_number, params.to_number, params.body))
 
 
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).

@@ -71,16 +71,10 @@ class RemovePoolNumber(ToolInput):
     number_id: Id
 
 
-async def _pool(call: ToolCall, pool_id: object) -> dict[str, Any]:
-    data = await call.api.get(f"/number-pools/{pool_id}")
-    pool = data.get("number_pool", data) if isinstance(data, dict) else {}
-    return pool if isinstance(pool, dict) else {}
-
-
 async def get_number_pool(call: ToolCall, params: PoolRef) -> NumberPoolDetail:
     """The pool with its numbers in compact form, and a summary over all of them."""
-    pool = await _pool(call, params.pool_id)
-    numbers: list[dict[str, Any]] = pool.get("numbers") or []
+    pool = await call.api.number_pools.get(params.pool_id)
+    numbers: list[dict[str, Any]] = pool["numbers"]
     shown = set(NumberItem.model_fields)
     detail = NumberPoolDetail.model_validate(
         {
@@ -95,16 +89,18 @@ async def get_number_pool(call: ToolCall, params: PoolRef) -> NumberPoolDetail:
 
 
 async def add_number_pool_numbers(call: ToolCall, params: AddPoolNumbers) -> MembershipChange:
-    pool = await _pool(call, params.pool_id)
-    path = f"/number-pools/{params.pool_id}/numbers"
-    return await add_members(call, path, pool.get("numbers") or [], params.number_ids)
+    pools = call.api.number_pools
+    pool = await pools.get(params.pool_id)
+    return await add_members(
+        call, lambda new: pools.add_numbers(params.pool_id, new), pool["numbers"], params.number_ids
+    )
 
 
 async def _created_pool(call: ToolCall, item: dict[str, Any]) -> NumberPool:
     return NumberPool.model_validate(item)
 
 
-_created = handlers.CreatedItem("/number-pools", "number_pools", handlers.same_name, _created_pool)
+_created = handlers.CreatedItem(lambda api: api.number_pools.list(), handlers.same_name, _created_pool)
 
 
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).

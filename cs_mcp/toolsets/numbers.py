@@ -12,6 +12,7 @@ from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextConten
 from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp import routing
+from cs_mcp.api.models import Number, Released
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
@@ -28,23 +29,10 @@ from cs_mcp.summaries import (
     summarise,
 )
 
+__all__ = ["Number", "Released"]  # re-exported: the catalogue names them in this toolset
+
 NumberStatus = Literal["active", "paused"]
 NumberType = Literal["local", "toll_free"]
-
-
-class Number(ApiObject):
-    id: str
-    phone_number: str
-    name: str | None = None
-    status: str | None = None
-    type: str | None = None
-    call_flow_id: str | None = None
-    call_flow_name: str | None = None
-    number_source: str | None = None
-    total_calls: int | None = None
-    sms_enabled: bool | None = None
-    tcr_sw_state: str | None = None
-    created_at: str | None = None
 
 
 class NumberItem(ApiObject):
@@ -169,36 +157,16 @@ class ReleaseNumber(ConfirmedInput):
     number_id: Id
 
 
-class Released(ApiObject):
-    released: bool
-    id: str
-
-
-async def _all_numbers(call: ToolCall) -> list[dict]:
-    data = await call.api.get("/numbers")
-    return data.get("numbers", []) if isinstance(data, dict) else []
-
-
-async def find_number(call: ToolCall, reference: str) -> dict:
+async def find_number(call: ToolCall, reference: str) -> Number:
     """One number by id, E.164 number or exact name (the API has no single-number endpoint)."""
-    numbers = await _all_numbers(call)
+    found = await call.api.numbers.find(reference)
     wanted = reference.strip()
-    digits = "".join(ch for ch in wanted if ch.isdigit())
-    # A 10-digit reference is a North American number written without its +1.
-    phones = {"+" + digits, "+1" + digits} if len(digits) == 10 else {"+" + digits}
-    for number in numbers:
-        if str(number.get("id", "")).lower() == wanted.lower():
-            return number
-    for number in numbers:
-        if digits and number.get("phone_number") in phones:
-            return number
-    named = [n for n in numbers if str(n.get("name", "")).casefold() == wanted.casefold()]
-    if len(named) == 1:
-        return named[0]
-    if named:
-        candidates = ", ".join(f"{n['phone_number']} ({n['id']})" for n in named[:10])
+    if len(found) == 1:
+        return found[0]
+    if found:
+        candidates = ", ".join(f"{n.phone_number} ({n.id})" for n in found[:10])
         raise ToolError(
-            f"{len(named)} numbers are named {wanted!r}: {candidates}. Ask again with the id or phone number."
+            f"{len(found)} numbers are named {wanted!r}: {candidates}. Ask again with the id or phone number."
         )
     raise ToolError(
         f"No number matches {wanted!r} by id, phone number or exact name. Try list_numbers with contains=."
@@ -206,13 +174,13 @@ async def find_number(call: ToolCall, reference: str) -> dict:
 
 
 async def get_number(call: ToolCall, params: GetNumber) -> Number:
-    return Number.model_validate(await find_number(call, params.number))
+    return await find_number(call, params.number)
 
 
 async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
     """The CSV never goes into the conversation as text: it is embedded as a resource when it fits the
     output budget, and otherwise kept by the server and linked, for the client to read on demand."""
-    raw = await call.api.get_raw("/numbers/export")
+    raw = await call.api.numbers.export()
     text = raw.content.decode("utf-8", errors="replace")
     rows = list(csv.DictReader(io.StringIO(text)))
     columns = list(rows[0].keys()) if rows else next(csv.reader(io.StringIO(text)), [])
@@ -239,19 +207,8 @@ async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolRes
     )
 
 
-async def _available(call: ToolCall, phone_number: str) -> dict | None:
-    local = phone_number.removeprefix("+1")
-    kind = "toll_free" if local[:3] in {"800", "833", "844", "855", "866", "877", "888"} else "local"
-    body = {"area_code": local[:3], "type": kind, "contains": local[3:], "limit": 30}
-    data = await call.api.request("POST", "/numbers/search", json_body=body)
-    for candidate in data.get("numbers", []) if isinstance(data, dict) else []:
-        if candidate.get("phone_number") == phone_number:
-            return candidate
-    return None
-
-
 async def preview_purchase_number(call: ToolCall, params: PurchaseNumber) -> Preview:
-    offer = await _available(call, params.phone_number)
+    offer = await call.api.numbers.offer(params.phone_number)
     if offer is None:
         raise GuardrailError(
             f"{params.phone_number} is not available to buy; use search_available_numbers to find one."
@@ -269,17 +226,13 @@ async def preview_purchase_number(call: ToolCall, params: PurchaseNumber) -> Pre
 
 
 async def purchase_number(call: ToolCall, params: PurchaseNumber) -> Number:
-    body = params.model_dump(mode="json", exclude_none=True, exclude={"confirmation_token"})
-    data = await call.api.request("POST", "/numbers/purchase", json_body=body)
-    return Number.model_validate(data.get("number", data))
+    flow = str(params.call_flow_id) if params.call_flow_id else None
+    return await call.api.numbers.purchase(params.phone_number, name=params.name, call_flow_id=flow)
 
 
 async def reconcile_purchase_number(call: ToolCall, params: PurchaseNumber, _snapshot: None) -> Number | None:
     """After a lost purchase answer: the number, if GET /numbers now lists it."""
-    data = await call.api.get("/numbers")
-    numbers = data.get("numbers", []) if isinstance(data, dict) else []
-    found = next((n for n in numbers if n.get("phone_number") == params.phone_number), None)
-    return Number.model_validate(found) if found else None
+    return await call.api.numbers.by_phone(params.phone_number)
 
 
 async def preview_update_number(call: ToolCall, params: UpdateNumber) -> Preview:
@@ -288,45 +241,45 @@ async def preview_update_number(call: ToolCall, params: UpdateNumber) -> Preview
     if params.call_flow_id is None:
         return Preview(action=f"Update number {params.number_id}", details=changes, required=False)
     number = await find_number(call, str(params.number_id))
-    old_flow, new_flow = number.get("call_flow_id"), str(params.call_flow_id)
+    old_flow, new_flow = number.call_flow_id, str(params.call_flow_id)
     if str(old_flow) == new_flow:
-        return Preview(action=f"Update {number['phone_number']}", details=changes, required=False)
+        return Preview(action=f"Update {number.phone_number}", details=changes, required=False)
     return routing.reroute_preview(
-        f"Route {number['phone_number']} ({number.get('name') or 'unnamed'}) from "
-        f"{number.get('call_flow_name') or 'no flow'} to call flow {new_flow}",
+        f"Route {number.phone_number} ({number.name or 'unnamed'}) from "
+        f"{number.call_flow_name or 'no flow'} to call flow {new_flow}",
         before=await routing.flow_destinations(call, old_flow),
         after=await routing.flow_destinations(call, new_flow),
         own=await routing.own_numbers(call),
-        moved_calls=number.get("total_calls") or 0,
+        moved_calls=number.total_calls or 0,
     )
 
 
 async def _calls_last_30_days(call: ToolCall, number_id: str) -> int | None:
-    start = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
-    stats = await call.api.get(f"/numbers/{number_id}/stats", {"start_date": start})
-    return stats.get("total_calls") if isinstance(stats, dict) else None
+    start = (datetime.now(UTC) - timedelta(days=30)).date()
+    return (await call.api.numbers.stats(number_id, start_date=start)).get("total_calls")
 
 
 async def preview_release_number(call: ToolCall, params: ReleaseNumber) -> Preview:
     number = await find_number(call, str(params.number_id))
-    recent = await _calls_last_30_days(call, number["id"])
+    recent = await _calls_last_30_days(call, number.id)
     return Preview(
-        action=f"Release {number['phone_number']} ({number.get('name') or 'unnamed'}): it leaves the account for good",
+        action=f"Release {number.phone_number} ({number.name or 'unnamed'}): it leaves the account for good",
         details={
-            "call_flow": number.get("call_flow_name") or "(none)",
+            "call_flow": number.call_flow_name or "(none)",
             "calls_last_30_days": recent,
-            "total_calls": number.get("total_calls"),
+            "total_calls": number.total_calls,
         },
         irreversible=True,
     )
 
 
 async def release_number(call: ToolCall, params: ReleaseNumber) -> Released:
-    return Released.model_validate(await call.api.request("DELETE", f"/numbers/{params.number_id}"))
+    return await call.api.numbers.release(params.number_id)
 
 
 async def get_number_stats(call: ToolCall, params: NumberStatsInput) -> NumberStats:
-    stats = NumberStats.model_validate(await call.api.get(call.path(params), call.rest(params)))
+    answer = await call.api.numbers.stats(params.number_id, start_date=params.since, end_date=params.before)
+    stats = NumberStats.model_validate(answer)
     if stats.by_day and len(stats.by_day) > MAX_DAYS_LISTED:
         weeks: dict[str, int] = {}
         for day in stats.by_day:

@@ -35,7 +35,6 @@ GroupField = Literal[
     "day_of_week",
 ]
 Metric = Literal["count", "avg_duration", "qualified_pct", "avg_ai_score", "total_duration", "missed"]
-DELIVERY_PAGE = 500  # deliveries fetched per request while reading the whole log
 
 
 class DashboardQuery(ToolInput):
@@ -76,12 +75,11 @@ class Analytics(BaseModel):
 
 
 async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Analytics:
-    query = {**params.api_filters(), "metrics": params.metrics}
-    if params.group_by:
-        query["group_by"] = params.group_by
-    data = await call.api.get("/analytics/calls", query)
-    rows = [AnalyticsRow.model_validate(r) for r in data.get("rows", [])] if isinstance(data, dict) else []
-    totals = data.get("totals", {}) if isinstance(data, dict) else {}
+    counted = await call.api.calls.analytics(
+        params.api_filters(), group_by=list(params.group_by), metrics=list(params.metrics)
+    )
+    rows = [AnalyticsRow.model_validate(r) for r in counted.rows]
+    totals = counted.totals
 
     async def first(size: int) -> Analytics:
         note = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
@@ -121,12 +119,7 @@ class ListDeliveries(ListQuery):
 
 async def list_webhook_deliveries(call: ToolCall, params: ListDeliveries) -> BaseModel:
     """The whole log (read in pages), filtered and summarised, with failures counted by status code."""
-    items: list[dict[str, Any]] = []
-    while True:
-        batch = await call.fetch_list(params, query={"limit": DELIVERY_PAGE, "offset": len(items)})
-        items.extend(batch)
-        if len(batch) < DELIVERY_PAGE:
-            break
+    items = await call.api.webhooks.deliveries()
     for item in items:  # `outcome` names the filter the way people ask ("failed deliveries")
         item["outcome"] = "success" if item.get("success") else "failed"
     page = await handlers.list_items(call, params, items)

@@ -94,13 +94,8 @@ class Recording(BaseModel):
     note: str | None = None
 
 
-async def _voicemail(call: ToolCall, voicemail_id: object) -> dict:
-    data = await call.api.get(f"/voicemails/{voicemail_id}")
-    return data.get("voicemail", data) if isinstance(data, dict) else {}
-
-
 async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
-    data = await _voicemail(call, params.voicemail_id)
+    data = await call.api.voicemails.get(params.voicemail_id)
     text, cut = clip(data.get("transcription"), text_room(call.settings.max_output_tokens))
     return Voicemail.model_validate(
         {**data, "transcription": text, "note": "transcription cut to fit the output budget" if cut else None}
@@ -109,9 +104,8 @@ async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
 
 async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallToolResult:
     """The audio inline (base64 MCP audio content) when it fits the output budget, else a link to it."""
-    meta = await _voicemail(call, params.voicemail_id)
-    path = f"/voicemails/{params.voicemail_id}/recording"
-    raw = await call.api.get_raw(path)
+    meta = await call.api.voicemails.get(params.voicemail_id)
+    raw = await call.api.voicemails.recording(params.voicemail_id)
     media_type = raw.media_type.split(";")[0].strip() or "audio/mpeg"
     encoded = base64.b64encode(raw.content).decode("ascii")
     info = Recording(

@@ -1,0 +1,55 @@
+"""Calls: the call log (filtered and paged by the API itself), one call, its transcription, and the
+analytics endpoint that counts calls by the same filters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cs_mcp.api.resource import Resource
+
+
+@dataclass(frozen=True)
+class CallLogPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None  # None: this is the last page
+
+
+@dataclass(frozen=True)
+class CallAnalytics:
+    rows: list[dict[str, Any]]  # one per combination of the group_by fields
+    totals: dict[str, Any]  # over every matching call
+
+
+class Calls(Resource):
+    async def page(self, filters: Mapping[str, Any], *, limit: int, cursor: str | None) -> CallLogPage:
+        """Up to `limit` calls matching `filters`, newest first, from `cursor` (None: the start)."""
+        answer = await self._get("/calls", {**filters, "limit": limit, "cursor": cursor})
+        items = answer.items("calls")
+        data = answer.object()
+        more = data.get("next_cursor") if data.get("has_more", True) else None
+        return CallLogPage(items, str(more) if more else None)
+
+    async def get(self, call_id: object) -> dict[str, Any]:
+        """One call, with its summary and transcription."""
+        return (await self._get(f"/calls/{call_id}")).object("call")
+
+    async def transcription(self, call_id: object) -> str | None:
+        """The call's whole transcription (None: it has none). A legacy endpoint, answered without the envelope."""
+        answer = await self._get(f"/calls/{call_id}/transcription")
+        text = answer.object().get("transcription")
+        if text is not None and not isinstance(text, str):
+            raise answer.unreadable("the transcription is not text")
+        return text
+
+    async def analytics(
+        self, filters: Mapping[str, Any], *, group_by: list[str], metrics: list[str]
+    ) -> CallAnalytics:
+        """`metrics` of the calls matching `filters`, per combination of `group_by` (none: totals only)."""
+        query = {**filters, "metrics": metrics, **({"group_by": group_by} if group_by else {})}
+        answer = await self._get("/analytics/calls", query)
+        totals = answer.object().get("totals") or {}
+        if not isinstance(totals, dict):
+            raise answer.unreadable("the analytics totals are not an object")
+        return CallAnalytics(answer.items("rows"), totals)
