@@ -36,7 +36,7 @@ from tests.fake_time import FakeTime
 
 pytestmark = pytest.mark.anyio
 
-KEY = "cs_key_live_resourcelayer_0123456789"
+KEY = "cs_key_live_Q7zx93LmPw0vTt4Kd8Rj"  # random: a registered secret masks its 8-character runs everywhere
 FLOW_ID = "0b9a3c1e-4d2f-4a6b-8c7d-9e0f1a2b3c4d"
 OUTSIDE = "+12125550123"
 
