@@ -26,6 +26,8 @@ from pydantic import BaseModel
 from cs_mcp import handlers
 from cs_mcp.config import Caps, Settings
 from cs_mcp.errors import ConfigError
+from cs_mcp.filters import filtered_fields
+from cs_mcp.listing import page_item_model
 from cs_mcp.spec import (
     ALWAYS,
     GUARDRAILS,
@@ -37,7 +39,6 @@ from cs_mcp.spec import (
     ToolFunctions,
     ToolSpec,
 )
-from cs_mcp.summaries import filtered_fields, page_item_model
 from cs_mcp.toolsets import capabilities
 
 # Installed wheels carry the specs inside the package; a source checkout keeps them at the top.

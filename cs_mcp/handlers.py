@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from cs_mcp.budget import Measured
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.guardrails.preview import TOKEN_ARGUMENT
+from cs_mcp.listing import ListQuery, MoreSummary, build_page, page_item_model
 from cs_mcp.spec import ToolSpec
-from cs_mcp.summaries import ListQuery, build_page, page_item_model
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -80,11 +81,15 @@ async def call(call: ToolCall, params: BaseModel) -> BaseModel:
 
 
 async def list_items(
-    call: ToolCall, params: ListQuery, items: list[dict[str, Any]] | None = None
-) -> BaseModel:
+    call: ToolCall,
+    params: ListQuery,
+    items: list[dict[str, Any]] | None = None,
+    more_summary: MoreSummary | None = None,
+) -> Measured[Any]:
     """Fetch the whole collection, then filter, summarise and page it within the output budget.
 
-    A custom handler that fetches the collection its own way passes `items` and reuses the rest.
+    A custom handler that fetches the collection its own way passes `items` and reuses the rest;
+    `more_summary` adds to the summary what counts and sums cannot say.
     """
     listing = call.spec.listing
     assert listing is not None
@@ -102,6 +107,7 @@ async def list_items(
         sums=listing.sum,
         sortable=listing.sortable,
         default_sort=listing.default_sort,
+        more_summary=more_summary,
         budget_tokens=call.settings.max_output_tokens,
     )
 

@@ -8,7 +8,6 @@ plus a compact text rendering, within the output budget. Any failure becomes a t
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -21,14 +20,15 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
+from cs_mcp.budget import Measured, measure
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
 from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import QueryError
 from cs_mcp.secrets import contains_secret, redact
 from cs_mcp.spec import ToolSpec
-from cs_mcp.summaries import QueryError, estimate_tokens, render
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -175,13 +175,15 @@ def without_secrets(result: CallToolResult) -> CallToolResult:
     return CallToolResult.model_validate_json(redact(wire))
 
 
-def to_result(model: BaseModel, budget: int, tool: str) -> CallToolResult:
-    structured = model.model_dump(mode="json", exclude_none=True)
-    text = render(model)
-    tokens = estimate_tokens(json.dumps(structured, separators=(",", ":"))) + estimate_tokens(text)
-    if tokens > budget:
+def to_result(result: BaseModel | Measured[Any], budget: int, tool: str) -> CallToolResult:
+    """The answer as sent; a result the handler already measured (fitting it to the budget) is not
+    rendered or counted again."""
+    answer = result if isinstance(result, Measured) else measure(result)
+    if answer.tokens > budget:
         raise ToolError(
-            f"{tool}'s answer would be about {tokens} tokens, over the {budget}-token output budget; "
+            f"{tool}'s answer would be {answer.tokens} tokens, over the {budget}-token output budget; "
             "narrow the request (filters, a smaller limit, fewer fields, or a part of it)."
         )
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+    return CallToolResult(
+        content=[TextContent(type="text", text=answer.text)], structured_content=answer.structured
+    )

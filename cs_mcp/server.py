@@ -24,11 +24,11 @@ from cs_mcp import __version__, catalogue, schemas, sdk
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.guardrails import Approve, Guardrails, Prepared
+from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
 from cs_mcp.spec import ToolSpec
-from cs_mcp.summaries import DEFAULT_PAGE_SIZE
 
 logger = logging.getLogger("cs_mcp.server")
 

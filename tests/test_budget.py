@@ -1,7 +1,8 @@
 """The output budget at scale: every viewer tool, on a sandbox 100 times the seeded business.
 
-Token counts here are real o200k counts of what the client receives (structuredContent JSON plus
-the text content), so the server's cheap estimate is checked against the real tokenizer.
+Token counts here are the reference tokenizer's o200k counts of what the client receives
+(structuredContent as compact UTF-8 JSON, as the transports write it, plus the text content), not the
+server's own counter's (tests/test_token_count.py checks that one against these).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def anyio_backend() -> str:
 
 
 def result_tokens(result: Any) -> int:
-    structured = json.dumps(result.structured_content or {}, separators=(",", ":"))
+    structured = json.dumps(result.structured_content or {}, separators=(",", ":"), ensure_ascii=False)
     texts = "".join(
         getattr(block, "text", "") or json.dumps(block.model_dump(mode="json")) for block in result.content
     )

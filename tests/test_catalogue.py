@@ -21,7 +21,7 @@ from benchmarks.run import StdioServer
 from cs_mcp import catalogue
 from cs_mcp.config import Settings
 from cs_mcp.inprocess import connect as connect_settings
-from cs_mcp.summaries import DEFAULT_PAGE_SIZE
+from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.tools_table import markdown_table
 from tests.conftest import call_error
 

@@ -16,9 +16,9 @@ import pytest
 from mcp.client import Client
 
 from cs_mcp.models import UNTRUSTED_CLOSE, UNTRUSTED_NOTE, UNTRUSTED_OPEN, clean_text
+from cs_mcp.rendering import render
 from cs_mcp.sandbox import Sandbox
 from cs_mcp.sandbox.seed import INJECTION_SAMPLES, INJECTION_TEXTS, InjectionSample
-from cs_mcp.summaries import render
 from cs_mcp.toolsets.messaging import Text, TextPage
 from cs_mcp.toolsets.numbers import NumberItem
 from tests.conftest import Connect

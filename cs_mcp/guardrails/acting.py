@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from cs_mcp.errors import CallScalerError, WriteOutcomeUnknown
 from cs_mcp.guardrails.caps import CapLedger
 from cs_mcp.guardrails.preview import GuardrailError
-from cs_mcp.summaries import QueryError
+from cs_mcp.listing import QueryError
 
 if TYPE_CHECKING:
     from cs_mcp.handlers import ToolCall

@@ -20,13 +20,15 @@ from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from cs_mcp import flows, handlers, routing
 from cs_mcp.api.models import CallFlow, Deleted
+from cs_mcp.budget import Measured, measure
 from cs_mcp.client import CallScalerClient
 from cs_mcp.errors import Conflict, NotFound
+from cs_mcp.filters import Contains, Match, NonZero, Since
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Id, Name, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Contains, ListQuery, Match, NonZero, Page, Since, estimate_result_tokens
 from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
 
 __all__ = ["Deleted", "NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
@@ -167,13 +169,9 @@ async def _number_count(call: ToolCall, flow: CallFlow) -> int:
     return len(await call.api.call_flows.numbers(flow.id))
 
 
-def _fits(view: FlowView, budget: int) -> bool:
-    return estimate_result_tokens(view) <= budget
-
-
 def view_of(
     flow: CallFlow, budget: int, *, number_count: int | None = None, changes: list[str] | None = None
-) -> FlowView:
+) -> Measured[FlowView]:
     """The outline view of a flow, folding deeper branches (never dropping a destination) to fit."""
     config = flow.config
     view = FlowView(
@@ -194,28 +192,33 @@ def view_of(
             if shape.folded
             else None
         )
-        if _fits(view, budget) or not depth or depth <= 1:
+        measured = measure(view)  # each change to the view is measured: the last measure is what is sent
+        if measured.tokens <= budget or not depth or depth <= 1:
             break
         depth -= 1
-    if not _fits(view, budget):
+    if measured.tokens > budget:
         # Even the top level is too long: keep the facts, cut the outline at a line boundary.
         lines = view.outline.splitlines() if view.outline else []
-        while lines and not _fits(view, budget):
+        while lines and measured.tokens > budget:
             lines = lines[: len(lines) * 3 // 4]
             view.outline = "\n".join(lines)
-        view.note = f"outline cut after {len(lines)} lines to fit the output budget; pass path= for the rest"
-    if view.changes and not _fits(view, budget):
+            view.note = (
+                f"outline cut after {len(lines)} lines to fit the output budget; pass path= for the rest"
+            )
+            measured = measure(view)
+    if view.changes and measured.tokens > budget:
         kept = list(view.changes)
-        while kept and not _fits(view, budget):
+        while kept and measured.tokens > budget:
             kept = kept[: len(kept) // 2]
             view.changes = [*kept, f"… {len(changes or []) - len(kept)} more changes; compare with path="]
-    return view
+            measured = measure(view)
+    return measured
 
 
 # --- Handlers -------------------------------------------------------------------------------------------
 
 
-async def get_call_flow(call: ToolCall, params: GetCallFlow) -> FlowView:
+async def get_call_flow(call: ToolCall, params: GetCallFlow) -> Measured[FlowView]:
     flow_id = str(params.call_flow_id)
     flow = await _read(call, flow_id)
     budget = call.settings.max_output_tokens
@@ -239,12 +242,13 @@ async def get_call_flow(call: ToolCall, params: GetCallFlow) -> FlowView:
     else:
         view.config_json = flow.config
         what = "the whole config_json"
-    if not _fits(view, budget):
+    measured = measure(view)
+    if measured.tokens > budget:
         raise ToolError(
             f"{what} is over the {budget}-token output budget. Read the outline (no include_config), "
             "then ask for one branch with path=, e.g. path='steps[1].options.2'."
         )
-    return view
+    return measured
 
 
 async def _changes_since(call: ToolCall, flow: CallFlow, version: int) -> list[str]:
@@ -275,7 +279,7 @@ async def _saved(call: ToolCall, flow: CallFlow, *, before: CallFlow | None = No
     changes = flows.diff(before.config, flow.config) if before is not None else None
     if before is not None and before.name != flow.name:
         changes = [f"~ name: {before.name} -> {flow.name}", *(changes or [])]
-    return view_of(flow, call.settings.max_output_tokens, changes=changes)
+    return view_of(flow, call.settings.max_output_tokens, changes=changes).model
 
 
 async def preview_create_call_flow(call: ToolCall, params: CreateCallFlow) -> Preview:

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
+from cs_mcp.budget import Measured, clip, fit_budget, text_room
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import Page, PageQuery, page_note, project
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Page, PageQuery, clip, fit_budget, page_note, project, text_room
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
@@ -153,7 +154,7 @@ async def _call_summary(call: ToolCall, filters: dict[str, Any]) -> tuple[int, d
     return total, summary
 
 
-async def list_calls(call: ToolCall, params: ListCalls) -> CallPage:
+async def list_calls(call: ToolCall, params: ListCalls) -> Measured[CallPage]:
     filters = params.api_filters()
     total, summary = await _call_summary(call, filters)
 

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from cs_mcp.budget import clip
+from cs_mcp.filters import Contains, NonZero
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Id, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Contains, ListQuery, NonZero, Page, clip
 
 SUBMISSION_CHARS = 300
 # Submission keys that describe the submission rather than what the visitor typed.

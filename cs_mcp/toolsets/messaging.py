@@ -9,11 +9,13 @@ from pydantic import Field
 
 from cs_mcp import handlers
 from cs_mcp.api.models import Number
+from cs_mcp.budget import Measured
+from cs_mcp.filters import Before, Contains, Match, NonZero, Since
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Phone, SmsBody, UntrustedText
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Before, Contains, ListQuery, Match, NonZero, Page, Since
 
 # GSM 03.38: the basic set costs one unit a character, the extension set two (escape + char).
 GSM_BASIC = frozenset(
@@ -100,9 +102,9 @@ class SendSms(ConfirmedInput):
     body: SmsBody
 
 
-async def get_text_thread(call: ToolCall, params: GetTextThread) -> TextPage:
+async def get_text_thread(call: ToolCall, params: GetTextThread) -> Measured[TextPage]:
     items = await call.api.texts.thread(params.contact)
-    return await handlers.list_items(call, params, items)  # type: ignore[return-value]
+    return await handlers.list_items(call, params, items)
 
 
 async def _sender(call: ToolCall, phone: str) -> Number:

@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 
 from cs_mcp import handlers
 from cs_mcp.api.models import Removed
+from cs_mcp.filters import Contains, Match
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Id, Name, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Contains, ListQuery, Match, Page
 from cs_mcp.toolsets.numbers import NumberPage, NumberStatus
 
 # One request may name at most this many numbers (the API takes them in one body).

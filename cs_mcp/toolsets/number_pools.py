@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from cs_mcp import handlers
+from cs_mcp.filters import Contains
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page, summarise
 from cs_mcp.models import ApiObject, Id, Name, Phone, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Contains, ListQuery, Page, summarise
 from cs_mcp.toolsets.number_groups import MembershipChange, NumberIds, Removed, add_members
 from cs_mcp.toolsets.numbers import NumberItem
 

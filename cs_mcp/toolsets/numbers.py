@@ -13,21 +13,15 @@ from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp import routing
 from cs_mcp.api.models import Number, Released
+from cs_mcp.budget import measure
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.filters import Contains, Match, NonZero
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page, summarise
 from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import (
-    Contains,
-    ListQuery,
-    Match,
-    NonZero,
-    Page,
-    estimate_result_tokens,
-    estimate_tokens,
-    summarise,
-)
+from cs_mcp.token_count import within
 
 __all__ = ["Number", "Released"]  # re-exported: the catalogue names them in this toolset
 
@@ -190,7 +184,7 @@ async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolRes
         rows=len(rows), columns=columns, summary=summarise(rows, ("status", "type"), ()), resource_uri=uri
     )
     note = f"Exported {export.rows} numbers as CSV ({', '.join(columns)})"
-    if estimate_tokens(text) + estimate_result_tokens(export) <= call.settings.max_output_tokens:
+    if within(text, call.settings.max_output_tokens - measure(export).tokens):
         attachment: EmbeddedResource | ResourceLink = EmbeddedResource(
             type="resource", resource=TextResourceContents(uri=uri, mime_type="text/csv", text=text)
         )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from cs_mcp import handlers
+from cs_mcp.budget import Measured, fit_budget
+from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import Before, ListQuery, Match, Page, Since, filters_of, fit_budget
 from cs_mcp.toolsets.calls import CallQuery
 
 # The group_by fields the Analytics API documents (up to 3 per request).
@@ -74,7 +77,7 @@ class Analytics(BaseModel):
     note: str | None = None
 
 
-async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Analytics:
+async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured[Analytics]:
     counted = await call.api.calls.analytics(
         params.api_filters(), group_by=list(params.group_by), metrics=list(params.metrics)
     )
@@ -117,21 +120,17 @@ class ListDeliveries(ListQuery):
     before: Annotated[Day | None, Before("created_at")] = None
 
 
-async def list_webhook_deliveries(call: ToolCall, params: ListDeliveries) -> BaseModel:
+async def list_webhook_deliveries(call: ToolCall, params: ListDeliveries) -> Measured[Any]:
     """The whole log (read in pages), filtered and summarised, with failures counted by status code."""
     items = await call.api.webhooks.deliveries()
     for item in items:  # `outcome` names the filter the way people ask ("failed deliveries")
         item["outcome"] = "success" if item.get("success") else "failed"
-    page = await handlers.list_items(call, params, items)
-    matching = [i for i in items if i["outcome"] == "failed" and _kept(i, params)]
-    page.summary["failed_by_status_code"] = dict(  # type: ignore[attr-defined]
-        Counter(str(i.get("status_code") or "no response") for i in matching).most_common(8)
-    )
-    return page
+    return await handlers.list_items(call, params, items, more_summary=_failures)
 
 
-def _kept(item: dict[str, Any], params: ListQuery) -> bool:
-    return all(f.keep(item, wanted) for f, wanted in filters_of(params))
+def _failures(matching: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    failed = (i.get("status_code") or "no response" for i in matching if i["outcome"] == "failed")
+    return {"failed_by_status_code": dict(Counter(map(str, failed)).most_common(8))}
 
 
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).

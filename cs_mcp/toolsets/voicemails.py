@@ -8,21 +8,14 @@ from typing import Annotated, Literal
 from mcp_types import AudioContent, CallToolResult, ResourceLink, TextContent
 from pydantic import AfterValidator, BaseModel, Field
 
+from cs_mcp.budget import clip, measure, text_room
+from cs_mcp.filters import Before, Contains, Match, Since
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.rendering import render
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.summaries import (
-    Before,
-    Contains,
-    ListQuery,
-    Match,
-    Page,
-    Since,
-    clip,
-    estimate_tokens,
-    render,
-    text_room,
-)
+from cs_mcp.token_count import within
 
 SNIPPET_CHARS = 100
 # Undeclared voicemail fields that hold the system's data; anything else the API adds is untrusted.
@@ -116,8 +109,8 @@ async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallTo
         delivery="inline",
         uri=RECORDING_URI.format(voicemail_id=params.voicemail_id),
     )
-    room = call.settings.max_output_tokens - 2 * estimate_tokens(info.model_dump_json()) - 100
-    if estimate_tokens(encoded) <= room:
+    room = call.settings.max_output_tokens - measure(info).tokens - 100
+    if within(encoded, room):
         media: AudioContent | ResourceLink = AudioContent(type="audio", data=encoded, mime_type=media_type)
     else:
         info.delivery = "link"

