@@ -26,8 +26,8 @@ Modules (nothing here imports from cs_mcp outside cs_mcp/sandbox, and no module 
 
 The contract is /work/shared/callscaler-api.md ("The sandbox contract"). Where it is silent:
 
-Data (seed_data.py, built by seed.py): a plumbing & HVAC business with ~43 numbers, 8 call flows,
-~3000 calls over 182 days, 30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~250 webhook
+Data (seed_data.py, built by seed.py): a plumbing & HVAC business with ~43 numbers, 9 call flows,
+~3000 calls over 182 days, 30 SMS threads, voicemails, 4 groups, 3 pools, 3 forms and ~360 webhook
 deliveries. `scale=K` repeats it K times (copies after the first add " #<k>" to names); copy one is
 the same at every scale. The state keeps a few fields the API does not show as such: `versions` on
 flows (with each version's config_json), `number_ids` on groups and pools, `submissions` on forms.
@@ -42,22 +42,23 @@ otherwise. Lists: `{"data": {"<key>": [...], "total": N}}` with keys numbers, ca
 (a flow's numbers, a group's members), versions (newest first), conversations (newest first), texts
 (oldest first), sms_events (newest first), number_groups, number_pools, voicemails (newest first),
 forms, deliveries (newest first; limit default 50 max 500, offset), calls (newest first, plus has_more
-and next_cursor, an opaque string). GET /numbers with page/per_page adds page and per_page.
+and next_cursor, an opaque string). GET /numbers and GET /calls with page/per_page add page and per_page.
 Single objects: `{"data": <object>}`; numbers answer `{"data": {"number": <number>}}` (purchase,
 patch); release answers `{"released": true, "id"}`, flow and group deletes `{"deleted": true, "id"}`.
 Group and pool membership changes answer the group or pool (with number_count); GET /number-pools/{id}
 adds "numbers". Search answers `{"numbers": [candidates]}` without total.
-Not enveloped: GET /numbers/export (text/csv), recordings (audio/mpeg, silent, as long as the call),
-and the legacy GET /calls/{id}/transcription: `{"call_id", "transcription"}`.
+Not enveloped: GET /numbers/export and GET /calls/export (text/csv), recordings (audio/mpeg, silent, as
+long as the call), and the legacy GET /calls/{id}/transcription: `{"call_id", "transcription"}`.
 
 Errors: `{"error": {"code": "<status>", "message": ...}}`, plus `"required_role"` on 403, `"field"` on
 422, `"current_version"` on a stale-version 409, `"number_count"`/`"pool_count"` when a flow in use
-cannot be deleted. Ids in the path that are not UUIDs answer 404; ids in a body that are malformed or
-unknown answer 422 naming the field. Unknown body fields answer 422.
+cannot be deleted, `"total"`/`"max_rows"` on a calls export too large (422). Ids in the path that are
+not UUIDs answer 404; ids in a body that are malformed or unknown answer 422 naming the field. Unknown
+body fields answer 422.
 
 Calls: `status` is completed|no-answer|voicemail|busy|failed; "missed" counts no-answer, busy and
-failed (voicemails apart). avg_duration(_seconds) is the mean over all calls, 1 decimal;
-qualified_pct = 100 * qualified / count, 1 decimal; avg_ai_score over scored calls (null if none).
+failed (voicemails apart); "answered" is completed. avg_duration(_seconds) is the mean over all calls,
+1 decimal; qualified_pct = 100 * qualified / count, 1 decimal; avg_ai_score over scored calls (null if none).
 `search` matches caller number and name, tracking number, flow name and UTM campaign, case-insensitive
 (digits alone also match phone numbers). updated_since takes a date or an ISO timestamp.
 Analytics without group_by answers one row equal to the totals; with it, rows are in time order
@@ -68,6 +69,56 @@ the dashboard counts every call in its period (today|7d|30d|90d|all: the 1, 7, 3
 now, or everything; default 30d), adds start_date/end_date, top_sources [{source, calls}] and
 top_numbers [{number_id, phone_number, name, calls}], 5 each, busiest first.
 Number stats take start_date/end_date; by_day lists only days with calls.
+
+Added with the docs of 2026-12-01 (callscaler-api.md's last section; all of it [assume] where those
+docs give no detail). The seed draws the added fields and records from a second random stream, so every
+earlier id, name, count and value is as it was (tests/sandbox/test_structure.py checks it):
+    GET /calls/export     text/csv, no envelope: every call the /calls filters match (paging parameters are
+                          ignored), newest first. Header: id, created_at, direction, status, caller_number,
+                          caller_name, caller_city, caller_state, tracking_number, number_id,
+                          destination_number, duration_seconds, call_flow_name, source, utm_source,
+                          utm_medium, utm_campaign, utm_term, gclid, landing_page_url, ai_score, ai_category,
+                          qualified_ai, robo_risk_score, cost_cents, value_cents, has_recording,
+                          recording_url; booleans true/false, null an empty cell. Over 100,000 matching calls:
+                          422 with total and max_rows (export in parts, by date).
+    call fields           caller_city, caller_state: where the caller's area code is (seed_data.AREAS).
+                          has_recording: true exactly when recording_url is set and GET /calls/{id}/recording
+                          answers audio/mpeg (completed and voicemail calls with a duration; else 404); it
+                          does not follow the flow's recording setting. robo_risk_score: 0-100 on inbound
+                          calls (70-99 for calls the AI classed spam, under 30 otherwise), null on outbound
+                          ones. landing_page_url: on inbound calls to a pooled website number, a page of the
+                          pool's website; gclid: on those of them that came from google/cpc; else null.
+    qualified=true|false  on /calls, /calls/export and /analytics/calls: qualified_ai is that.
+    legacy names          an older page's names, wherever the current ones are taken: date_from and date_to
+                          (start_date and end_date, end exclusive: calls, export, analytics, number stats);
+                          status answered (= completed) and missed (= no-answer, busy and failed) besides
+                          voicemail (calls, export, analytics); page and per_page on /calls
+                          (offset = (page - 1) * per_page, limit = per_page; the answer adds page and
+                          per_page). A legacy name sent with its current one (date_from with start_date, page
+                          with offset, per_page with limit): 422 naming the legacy one.
+    number fields         friendly_name, the number written for people ("(813) 555-1234", as search shows
+                          candidates); group_id and group_name of the group holding it, the first in the
+                          groups' list order when several do (null when none). created_at was there already.
+                          GET /numbers/{id} is still not served.
+    webhook events        each delivery's event follows its call's status: completed call.completed, no-answer
+                          and busy call.missed, voicemail call.voicemail, failed call.failed. The seed
+                          delivers for every call since the webhook's first delivery, whatever its status.
+    rtb step              {"type": "rtb", "zip_prompt"?: text, "zip_retries"?: 0-5 (default 3),
+                          "buyer_timeout_seconds"?: 1-60 (default 12), "minimum_bid_cents"?: 0-100000
+                          (default 0), "failover_steps": [steps] (required: where the call goes when no buyer
+                          bids)}. The seed's "Pay-Per-Call Auction" flow (after the 8 earlier flows of each
+                          copy, on no number) uses one. Flow settings take press1 as well as press_1.
+    analytics metrics     answered, voicemail and qualified (counts) and answer_rate (100 * answered / count,
+                          1 decimal), besides count, avg_duration, qualified_pct, avg_ai_score, total_duration
+                          and missed; group_by already took every documented dimension.
+    alternate flow shape  under the flow_shape variant (Faults below), GET /call-flows/{id} and the writes
+                          that answer one flow (create, update, duplicate, restore) answer
+                          `{"data": {"call_flow": {"id", "name", "steps", "settings": {"recording", "whisper",
+                          "press1"}, "version", "assigned_numbers": [{"id", "phone_number", "name"}],
+                          "created_at"}}}`: steps are config_json's, with every forward step's "destination"
+                          called "number"; a setting the config leaves out is null; version is config_version.
+                          Request bodies stay the documented ones (config_json, destination, config_version);
+                          the flow list, a flow's numbers and its versions keep their shapes.
 
 State: changes are stamped one second after `now` per change (ordered, repeatable). Purchasable
 numbers: a fixed quarter of the numbers in the known area codes (see seed_data.AREAS), minus owned ones;
@@ -93,13 +144,20 @@ the handler never runs) or `when="after"` the API acted and committed its change
                  httpx.RemoteProtocolError)
     malformed    after: 200 with half the answer's JSON (not JSON)
     no_envelope  after: the answer without its "data" wrapper
+    flow_shape   a variant, not a failure: the API acts as usual and answers call flows in another documented
+                 shape: `flow_shape=alternate` (the default form) or `flow_shape=documented`; its path
+                 defaults to /call-flows*. A variant combines with latency and with any one fault; the first
+                 matching spec of each variant applies. `sb.faults.add("flow_shape")`, over HTTP
+                 `{"kind": "flow_shape", "shape": "alternate"}`, on the command line
+                 `cs-mcp sandbox --fault flow_shape=alternate`.
 The six cases a write guard must survive: `status=429`, `status=500`, `status=500:when=after`,
 `malformed`, `timeout:when=after` (with a client timeout below `seconds`), `refuse`.
-Options: path, method, times (then it stops), probability (seeded RNG), when. Python:
+Options: path, method, times (then it stops), probability (seeded RNG), when, shape (flow_shape). Python:
 `sb.faults.add("status", status=500, when="after", method="POST", path="/texts")`, `sb.faults.clear()`.
 Spec strings (CLI `cs-mcp sandbox --fault`, `run_server(faults=[...])`): `kind[=value][:option=value]...`,
 e.g. `latency=20ms`, `timeout=5s:when=after:method=POST`, `status=429:retry_after=1:times=3:path=/numbers*`,
-`status=500:when=after:method=POST:path=/texts`, `refuse:method=POST`, `flat_error`, `malformed:prob=0.5`.
+`status=500:when=after:method=POST:path=/texts`, `refuse:method=POST`, `flat_error`, `malformed:prob=0.5`,
+`flow_shape=alternate:times=1`.
 Logs: `sb.requests` (every request received, faulted or not) and `sb.writes` (every write the API
 applied, whatever answer the client then got), both RequestLogs of (method, path, role):
 `sb.writes.matching("POST", "/texts")`, `sb.requests.counts()`; `sb.faults.count(...)` counts requests.

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from cs_mcp.sandbox.auth import authenticate, authorize
 from cs_mcp.sandbox.control import control_routes
 from cs_mcp.sandbox.fault_layer import FaultLayer
-from cs_mcp.sandbox.faults import FaultInjector
+from cs_mcp.sandbox.faults import VARIANTS_SCOPE_KEY, FaultInjector
 from cs_mcp.sandbox.formats import BASE_PATH
 from cs_mcp.sandbox.request_log import RequestLog
 from cs_mcp.sandbox.resources import ENDPOINTS
@@ -55,6 +55,7 @@ def _endpoint(
                 body=Fields(body, from_query=False),
                 role=role,
                 base_url=f"{request.url.scheme}://{request.url.netloc}{BASE_PATH}",
+                variants=request.scope.get(VARIANTS_SCOPE_KEY, {}),
             )
             result = endpoint.handler(store, req)
         except ApiError as error:

@@ -32,6 +32,8 @@ class Line(NamedTuple):
 class Caller(NamedTuple):
     phone: str
     name: str | None
+    city: str | None  # where the caller's area code is
+    state: str | None
 
 
 class Attribution(NamedTuple):
@@ -60,9 +62,12 @@ Row = tuple[Any, ...]
     VALUE,
 ) = range(13)
 TRANSCRIBED, DAY_NUMBER, HOUR = 13, 14, 15  # the day (since 1970-01-01) and hour of TS, kept for grouping
+ROBO_RISK, GCLID, LANDING_PAGE = 16, 17, 18  # the webhook payload's fields (docs of 2026-12-01)
 
 STATUSES = ("completed", "no-answer", "voicemail", "busy", "failed")
 MISSED = ("no-answer", "busy", "failed")
+# An older docs page's statuses, each standing for the statuses it covers.
+LEGACY_STATUSES = {"answered": ("completed",), "missed": MISSED}
 DIRECTIONS = ("inbound", "outbound")
 SCORING_DELAY = 180  # seconds after a call ends until AI scoring last updates it
 MAX_LIMIT = 500
@@ -127,18 +132,24 @@ class CallTable(Sequence[dict[str, Any]]):
             "status": row[STATUS],
             "caller_number": caller.phone,
             "caller_name": caller.name,
+            "caller_city": caller.city,
+            "caller_state": caller.state,
             "tracking_number": line.tracking_number,
             "destination_number": caller.phone if outbound else line.destination_number,
             "duration_seconds": row[DURATION],
             "recording_url": f"{base_url}/calls/{row[ID]}/recording" if has_recording(row) else None,
+            "has_recording": has_recording(row),
             "has_transcription": row[TRANSCRIBED],
             "number_id": line.number_id,
             "call_flow_id": line.call_flow_id,
             "call_flow_name": line.call_flow_name,
             **attribution._asdict(),
+            "gclid": row[GCLID],
+            "landing_page_url": row[LANDING_PAGE],
             "ai_score": row[AI_SCORE],
             "ai_category": row[AI_CATEGORY],
             "qualified_ai": row[QUALIFIED],
+            "robo_risk_score": row[ROBO_RISK],
             "cost_cents": row[COST],
             "value_cents": row[VALUE],
         }
@@ -168,7 +179,7 @@ class CallFilters:
     start: int | None = None
     end: int | None = None
     updated_since: int | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] | None = None
     direction: str | None = None
     source: str | None = None
     number_ids: set[str] | None = None
@@ -177,11 +188,16 @@ class CallFilters:
     max_duration: int | None = None
     min_ai_score: int | None = None
     max_ai_score: int | None = None
+    qualified: bool | None = None
     search: str | None = None
 
     @classmethod
     def parse(cls, query: Fields, group_members: Callable[[str], set[str]]) -> CallFilters:
-        """`group_members` resolves number_group_id (and answers 422 for an unknown group)."""
+        """`group_members` resolves number_group_id (and answers 422 for an unknown group).
+
+        An older docs page's names are accepted too (see `parse_range`), and its statuses answered
+        and missed (`LEGACY_STATUSES`).
+        """
         start, end = cls.parse_range(query)
         since = query.moment("updated_since")
         number_ids = None
@@ -190,11 +206,12 @@ class CallFilters:
         if (group_id := query.uuid("number_group_id")) is not None:
             members = group_members(group_id)
             number_ids = members if number_ids is None else number_ids & members
+        status = query.choice("status", (*STATUSES, *LEGACY_STATUSES))
         return cls(
             start=start,
             end=end,
             updated_since=epoch(since) if since else None,
-            status=query.choice("status", STATUSES),
+            statuses=None if status is None else LEGACY_STATUSES.get(status, (status,)),
             direction=query.choice("direction", DIRECTIONS),
             source=query.string("source"),
             number_ids=number_ids,
@@ -203,15 +220,17 @@ class CallFilters:
             max_duration=query.integer("max_duration", minimum=0, maximum=86_400),
             min_ai_score=query.integer("min_ai_score", minimum=0, maximum=100),
             max_ai_score=query.integer("max_ai_score", minimum=0, maximum=100),
+            qualified=query.boolean("qualified"),
             search=query.string("search"),
         )
 
     @staticmethod
     def parse_range(query: Fields) -> tuple[int | None, int | None]:
-        """start_date and end_date (exclusive), as epoch seconds."""
-        start, end = query.day("start_date"), query.day("end_date")
+        """start_date and end_date (exclusive), as epoch seconds; or their legacy names date_from, date_to."""
+        start_name, end_name = query.sent_as("start_date", "date_from"), query.sent_as("end_date", "date_to")
+        start, end = query.day(start_name), query.day(end_name)
         if start and end and end <= start:
-            query.fail("end_date", "must be after start_date (the end date is exclusive)")
+            query.fail(end_name, f"must be after {start_name} (the end date is exclusive)")
         return (epoch(start) if start else None), (epoch(end) if end else None)
 
     def select(self, table: CallTable) -> list[Row]:
@@ -228,13 +247,14 @@ class CallFilters:
             lines = table.lines_of(self.number_ids, self.call_flow_id)
         checks: list[tuple[Any, Callable[[Row, Any], bool]]] = [
             (lines, lambda r, v: r[LINE] in v),
-            (self.status, lambda r, v: r[STATUS] == v),
+            (self.statuses, lambda r, v: r[STATUS] in v),
             (self.direction, lambda r, v: r[DIRECTION] == v),
             (self.updated_since, lambda r, v: updated_ts(r) >= v),
             (self.min_duration, lambda r, v: r[DURATION] >= v),
             (self.max_duration, lambda r, v: r[DURATION] <= v),
             (self.min_ai_score, lambda r, v: r[AI_SCORE] is not None and r[AI_SCORE] >= v),
             (self.max_ai_score, lambda r, v: r[AI_SCORE] is not None and r[AI_SCORE] <= v),
+            (self.qualified, lambda r, v: r[QUALIFIED] == v),
             (self._sources(table), lambda r, v: r[ATTRIBUTION] in v),
             (self._search_targets(table), _matches_search),
         ]
@@ -312,13 +332,21 @@ class Tally:
     def metric(self, name: str) -> int | float | None:
         match name:
             case "qualified_pct":
-                return round(100 * self.qualified / self.count, 1) if self.count else 0.0
+                return self._percent(self.qualified)
+            case "answer_rate":
+                return self._percent(self.answered)
+            case "voicemail":
+                return self.voicemails
             case "avg_ai_score":  # over the scored calls; both passes run in C
                 scored = self.count - countOf(map(itemgetter(AI_SCORE), self.rows), None)
                 total = sum(filter(None, map(itemgetter(AI_SCORE), self.rows)))  # zeros add nothing
                 return round(total / scored, 1) if scored else None
             case _:
                 return getattr(self, name)
+
+    def _percent(self, part: int) -> float:
+        """`part` as a share of all the calls, in percent to 1 decimal."""
+        return round(100 * part / self.count, 1) if self.count else 0.0
 
 
 GROUP_FIELDS = (
@@ -341,7 +369,18 @@ GROUP_FIELDS = (
     "day_of_week",
 )
 TIME_FIELDS = ("date", "week", "month", "hour_of_day", "day_of_week")
-METRICS = ("count", "avg_duration", "qualified_pct", "avg_ai_score", "total_duration", "missed")
+METRICS = (
+    "count",
+    "avg_duration",
+    "qualified_pct",
+    "avg_ai_score",
+    "total_duration",
+    "missed",
+    "answered",
+    "voicemail",
+    "qualified",
+    "answer_rate",
+)
 MAX_GROUP_BY = 3
 _day = functools.cache(day_string)
 

@@ -2,7 +2,8 @@
 
 It wraps the whole app, as the network and proxies sit in front of a real API: a fault that strikes
 "before" answers in the API's place (the API never sees the request); one that strikes "after" lets
-the API act and commit its change, then spoils the answer the client gets.
+the API act and commit its change, then spoils the answer the client gets. Variants are passed on to
+the app in the request's scope, for it to answer in that form.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cs_mcp.sandbox.auth import role_of
-from cs_mcp.sandbox.faults import Fault, FaultInjector
+from cs_mcp.sandbox.faults import VARIANTS_SCOPE_KEY, Fault, FaultInjector
 from cs_mcp.sandbox.formats import BASE_PATH
 from cs_mcp.sandbox.validation import ApiError
 
@@ -44,12 +45,14 @@ class FaultLayer:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"][len(BASE_PATH) :]
-        delay, fault = self.injector.plan(method, path)
-        await anyio.sleep(delay)
+        plan = self.injector.plan(method, path)
+        await anyio.sleep(plan.delay)
+        fault = plan.fault
         if fault is not None and fault.kind == "refuse":  # never sent, so never received or logged
             await _refuse(scope, send)
             return
         self.injector.requests.record(method, path, role_of(Headers(scope=scope)))
+        scope = {**scope, VARIANTS_SCOPE_KEY: plan.variants}
         if fault is None:
             await self.app(scope, receive, send)
         elif fault.when == "before":

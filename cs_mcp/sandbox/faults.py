@@ -3,6 +3,10 @@
 Faults are switched on per test (`FaultInjector.add`), from the command line (`FaultInjector.parse`
 specs) or over HTTP (`/_sandbox/faults`). Each may be limited to a path glob, a method, a number of
 times or a probability (drawn from a seeded RNG, so runs repeat). `fault_layer` applies them.
+
+A variant is switched on the same way: not a failure but another documented form of the API's answers
+(`flow_shape=alternate`). The fault layer hands the variants that match a request to the app, which
+answers in that form; they combine with latency and with any one fault.
 """
 
 from __future__ import annotations
@@ -28,11 +32,24 @@ PHASES: dict[str, tuple[str, ...]] = {
     "drop": ("after",),
     "malformed": ("after",),
     "no_envelope": ("after",),
+    "flow_shape": ("after",),  # a variant: the API acts as usual and answers in another shape
 }
 KINDS = tuple(PHASES)
+# Variants, each with the forms it can take (the first is its default) and the paths it concerns.
+VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "flow_shape": (("alternate", "documented"), "/call-flows*")
+}
 # The option a kind's `=value` sets in a spec such as `status=503` or `latency=20ms`.
-MAIN_OPTION = {"latency": "ms", "timeout": "seconds", "status": "status", "flat_error": "status"}
+MAIN_OPTION = {
+    "latency": "ms",
+    "timeout": "seconds",
+    "status": "status",
+    "flat_error": "status",
+    "flow_shape": "shape",
+}
 ALIASES = {"prob": "probability", "p": "probability", "retry-after": "retry_after"}
+# The scope key under which the fault layer hands a request's variants (kind -> form) to the app.
+VARIANTS_SCOPE_KEY = "cs_mcp.sandbox.variants"
 ERROR_STATUSES = frozenset(status.value for status in HTTPStatus if 400 <= status.value <= 599)
 
 
@@ -43,7 +60,8 @@ class Fault:
     `status`: the HTTP status (status, flat_error); `ms`: added latency; `seconds`: how long a timeout
     holds; `retry_after`: the 429's header; `path` (a glob after /api/v1) and `method`: which requests;
     `times`: fire that often, then stop; `probability`: fire on that share of matches; `when`: "before"
-    the API sees the request or "after" it acted (each kind allows what PHASES lists).
+    the API sees the request or "after" it acted (each kind allows what PHASES lists); `shape`: the form a
+    variant answers in (flow_shape: alternate, the default, or documented).
     """
 
     kind: str
@@ -56,6 +74,7 @@ class Fault:
     times: int | None = None
     probability: float = 1.0
     when: str | None = None  # "before" | "after"; None: the kind's default (see PHASES)
+    shape: str | None = None
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +95,12 @@ class Fault:
             or (self.times is not None and self.times < 1)
         ):
             raise ValueError("ms must be >= 0, seconds > 0, probability within 0..1 and times >= 1")
+        if self.kind in VARIANTS:
+            shapes, paths = VARIANTS[self.kind]
+            self.shape = self.shape or shapes[0]
+            self.path = self.path or paths
+            if self.shape not in shapes:
+                raise ValueError(f"{self.kind} is one of {', '.join(shapes)}, not {self.shape!r}")
         self.method = self.method.upper() if self.method else None
         phases = PHASES[self.kind]
         self.when = (self.when or phases[0]).lower()
@@ -115,6 +140,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "path": str,
     "method": str,
     "when": str,
+    "shape": str,
 }
 
 
@@ -130,6 +156,23 @@ def make_fault(kind: str, **options: Any) -> Fault:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"bad fault option value: {exc}") from None
     return Fault(kind, **converted)
+
+
+@dataclass
+class Plan:
+    """What happens to one request: added latency (seconds), a fault, and variants (kind -> form)."""
+
+    delay: float = 0.0
+    fault: Fault | None = None
+    variants: dict[str, str] = field(default_factory=dict)
+
+    def takes(self, fault: Fault) -> bool:
+        """Latencies add up; the first fault, and the first of each variant, is the one that applies."""
+        if fault.kind == "latency":
+            return True
+        if fault.kind in VARIANTS:
+            return fault.kind not in self.variants
+        return self.fault is None
 
 
 class FaultInjector:
@@ -183,20 +226,23 @@ class FaultInjector:
         """Requests seen, optionally only those with this method and/or matching this path glob."""
         return self.requests.matching(method, path)
 
-    def plan(self, method: str, path: str) -> tuple[float, Fault | None]:
-        """For one request: the added latency in seconds and the first other fault."""
-        delay, chosen = 0.0, None
+    def plan(self, method: str, path: str) -> Plan:
+        """For one request: the added latency, the first fault that is neither latency nor a variant,
+        and the first form of each variant."""
+        plan = Plan()
         for fault in self.faults:
-            if not fault.matches(method, path) or (chosen is not None and fault.kind != "latency"):
+            if not (fault.matches(method, path) and plan.takes(fault)):
                 continue
             if fault.probability < 1 and self._rng.random() >= fault.probability:
                 continue
             fault.fired += 1
             if fault.kind == "latency":
-                delay += fault.ms / 1000
+                plan.delay += fault.ms / 1000
+            elif fault.kind in VARIANTS:
+                plan.variants[fault.kind] = str(fault.shape)
             else:
-                chosen = fault
-        return delay, chosen
+                plan.fault = fault
+        return plan
 
 
 def fault_from_json(document: Mapping[str, Any]) -> Fault:

@@ -13,8 +13,8 @@ one resource module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from cs_mcp.sandbox.store import Store
@@ -23,13 +23,15 @@ from cs_mcp.sandbox.validation import Fields
 
 @dataclass
 class Req:
-    """One API request, parsed: path parameters, query, JSON body, the caller's role, the API's base URL."""
+    """One API request, parsed: path parameters, query, JSON body, the caller's role, the API's base URL,
+    and the variants switched on for it (kind -> form, e.g. {"flow_shape": "alternate"})."""
 
     params: dict[str, Any]
     query: Fields
     body: Fields
     role: str
     base_url: str
+    variants: Mapping[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Store, Req], Any]

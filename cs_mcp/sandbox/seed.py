@@ -6,6 +6,7 @@ timestamp is relative to the `now` anchor, so the same scale and anchor give ide
 
 from __future__ import annotations
 
+import base64
 import copy
 import math
 import random
@@ -33,7 +34,9 @@ from cs_mcp.sandbox.calls import (
 )
 from cs_mcp.sandbox.formats import DAY, epoch, iso, new_id
 from cs_mcp.sandbox.seed_data import (
+    ADDED_FLOW_TEMPLATES,
     AGENTS,
+    AREAS,
     CALLER_AREAS,
     CALLERS_PER_REPLICA,
     CALLS_PER_REPLICA,
@@ -51,6 +54,7 @@ from cs_mcp.sandbox.seed_data import (
     INJECTION_SAMPLES,
     INJECTION_TEXTS,
     ISSUES,
+    LANDING_PATHS,
     LAST_NAMES,
     NUMBER_TEMPLATES,
     OFFICE,
@@ -67,6 +71,7 @@ from cs_mcp.sandbox.seed_data import (
     VALUES,
     VOICEMAIL_SCRIPTS,
     WEB_ATTRIBUTIONS,
+    WEBHOOK_EVENTS,
     WEBHOOK_URLS,
     WHEN,
     ZIPS,
@@ -116,17 +121,22 @@ _LISTS: dict[str, str | None] = {
 
 
 class _Replica:
-    """One copy of the business; copy k > 0 gets " #<k+1>" after its names and its own random stream."""
+    """One copy of the business; copy k > 0 gets " #<k+1>" after its names and its own random streams."""
 
     def __init__(self, k: int, anchor: int, used_phones: set[str]) -> None:
         self.rng = random.Random(f"{SEED}:{k}")
+        # What was added to the data later (with the docs of 2026-12-01) is drawn from this second
+        # stream, so every earlier draw, and with it every earlier id and value, stays as it was.
+        self.added = random.Random(f"{SEED}:{k}:added")
         self.k = k
         self.anchor = anchor
         self.midnight = anchor // DAY * DAY
         self.suffix = f" #{k + 1}" if k else ""
         self.used_phones = used_phones
-        self.call_flows = self._flows()
-        self.flow_by_key = dict(zip((t[0] for t in FLOW_TEMPLATES), self.call_flows, strict=True))
+        earlier_flows = self._flows(FLOW_TEMPLATES, self.rng)
+        self.call_flows = earlier_flows + self._flows(ADDED_FLOW_TEMPLATES, self.added)
+        flow_keys = (t[0] for t in (*FLOW_TEMPLATES, *ADDED_FLOW_TEMPLATES))
+        self.flow_by_key = dict(zip(flow_keys, self.call_flows, strict=True))
         self.numbers = self._numbers()
         self.callers = self._callers()
         self.lines = [self._line(n, t) for n, t in zip(self.numbers, NUMBER_TEMPLATES, strict=True)]
@@ -146,8 +156,8 @@ class _Replica:
     def _id(self) -> str:
         return new_id(self.rng)
 
-    def _ago(self, max_days: float, min_days: float = 0) -> int:
-        return int(self.anchor - DAY * self.rng.uniform(min_days, max_days))
+    def _ago(self, max_days: float, min_days: float = 0, rng: random.Random | None = None) -> int:
+        return int(self.anchor - DAY * (rng or self.rng).uniform(min_days, max_days))
 
     def _phone(self, area: str) -> str:
         while True:
@@ -161,10 +171,12 @@ class _Replica:
 
     # resources
 
-    def _flows(self) -> list[dict[str, Any]]:
+    def _flows(
+        self, templates: tuple[tuple[str, str, int, dict[str, Any]], ...], rng: random.Random
+    ) -> list[dict[str, Any]]:
         flows = []
-        for _, name, count, config in FLOW_TEMPLATES:
-            created, last_saved = self._ago(600, 400), self._ago(90, 3)
+        for _, name, count, config in templates:
+            created, last_saved = self._ago(600, 400, rng), self._ago(90, 3, rng)
             versions = []
             for v in range(1, count + 1):
                 at = created + (v - 1) * (last_saved - created) // max(count - 1, 1)
@@ -172,13 +184,13 @@ class _Replica:
                     {
                         "version": v,
                         "created_at": iso(at),
-                        "created_by": self.rng.choice(STAFF),
+                        "created_by": rng.choice(STAFF),
                         "config_json": _revision(config, v, count),
                     }
                 )
             flows.append(
                 {
-                    "id": self._id(),
+                    "id": new_id(rng),
                     "name": name + self.suffix,
                     "config_json": copy.deepcopy(config),
                     "config_version": count,
@@ -235,9 +247,9 @@ class _Replica:
                 name = "WIRELESS CALLER"
             else:
                 name = None
-            callers.append(Caller(self._phone(area), name))
+            callers.append(_caller(self._phone(area), name))
         if self.k == 0:
-            callers.append(Caller(self._phone("813"), INJECTION_TEXTS["caller_name"]))
+            callers.append(_caller(self._phone("813"), INJECTION_TEXTS["caller_name"]))
         return callers
 
     def _calls(self) -> list[Row]:
@@ -258,6 +270,9 @@ class _Replica:
         web = [ATTRIBUTION_INDEX[a] for a in WEB_ATTRIBUTIONS]
         direct = ATTRIBUTION_INDEX[DIRECT]
         uniform = rng.random  # plain floats: this loop runs hundreds of thousands of times at scale 100
+        added = self.added.random
+        landing_pages = _landing_pages()
+        paid_google = ATTRIBUTION_INDEX[WEB_ATTRIBUTIONS[0]]
         today = self.midnight // DAY
         day_numbers = [today - ago - 1 for ago in range(HISTORY_DAYS)]  # shared int objects, not one per call
         rows = []
@@ -284,6 +299,15 @@ class _Replica:
             elif status == "voicemail":
                 duration = 8 + int(80 * uniform())
             qualified = ai_category in QUALIFYING and score is not None and score >= 60
+            # The webhook payload's fields. Only a pooled website number knows the page a caller came
+            # from, and a Google Ads click id with it; robocall risk is judged on inbound calls.
+            risk, gclid, landing = None, None, None
+            if not outbound:
+                risk = 70 + int(30 * added()) if ai_category == "spam" else int(30 * added() ** 2)
+                pages = landing_pages[line]
+                if pages:
+                    landing = pages[int(len(pages) * added())]
+                    gclid = _gclid(self.added) if attribution == paid_google else None
             rows.append(
                 (
                     self._id(),
@@ -302,6 +326,9 @@ class _Replica:
                     status == "completed" and duration >= 30,
                     day_numbers[day],
                     hour,
+                    risk,
+                    gclid,
+                    landing,
                 )
             )
         if self.k == 0:
@@ -475,34 +502,44 @@ class _Replica:
         }
 
     def _deliveries(self) -> list[dict[str, Any]]:
-        rng = self.rng
+        """The post-call webhook's deliveries: for the last completed calls (drawn as they were before
+        the other events were known), then, from the second stream, for every other call since the
+        first of those, each with the event of its status."""
         completed = sorted((r for r in self.rows if r[STATUS] == "completed"), key=lambda r: r[TS])
-        deliveries = []
-        for row in completed[-DELIVERIES_PER_REPLICA:]:
-            url = rng.choice(WEBHOOK_URLS)
-            at = row[TS] + row[DURATION] + 2
-            for attempt in (1, 2, 3):
-                outcome = rng.choices(("ok", "error", "timeout"), (88, 7, 5) if attempt == 1 else (6, 3, 1))[
-                    0
-                ]
-                if url == WEBHOOK_URLS[1] and attempt == 1 and rng.random() < 0.2:
-                    outcome = "error"  # the CRM endpoint is the flaky one
-                deliveries.append(_delivery(self._id(), row[ID], url, attempt, outcome, at, rng))
-                if outcome == "ok":
-                    break
-                at += 60 * attempt
-        return deliveries
+        covered = completed[-DELIVERIES_PER_REPLICA:]
+        deliveries = [d for row in covered for d in _attempts(row, self.rng)]
+        others = sorted(
+            (r for r in self.rows if r[STATUS] != "completed" and r[TS] >= covered[0][TS]),
+            key=lambda r: r[TS],
+        )
+        return deliveries + [d for row in others for d in _attempts(row, self.added)]
+
+
+def _attempts(row: Row, rng: random.Random) -> list[dict[str, Any]]:
+    """One call's webhook deliveries: the first attempt, then retries until one succeeds (3 at most)."""
+    url = rng.choice(WEBHOOK_URLS)
+    at = row[TS] + row[DURATION] + 2
+    deliveries = []
+    for attempt in (1, 2, 3):
+        outcome = rng.choices(("ok", "error", "timeout"), (88, 7, 5) if attempt == 1 else (6, 3, 1))[0]
+        if url == WEBHOOK_URLS[1] and attempt == 1 and rng.random() < 0.2:
+            outcome = "error"  # the CRM endpoint is the flaky one
+        deliveries.append(_delivery(new_id(rng), row, url, attempt, outcome, at, rng))
+        if outcome == "ok":
+            break
+        at += 60 * attempt
+    return deliveries
 
 
 def _delivery(
-    delivery_id: str, call_id: str, url: str, attempt: int, outcome: str, at: int, rng: random.Random
+    delivery_id: str, row: Row, url: str, attempt: int, outcome: str, at: int, rng: random.Random
 ) -> dict[str, Any]:
     status_code = {"ok": 200, "error": rng.choice((500, 500, 502, 404)), "timeout": None}[outcome]
     return {
         "id": delivery_id,
-        "call_id": call_id,
+        "call_id": row[ID],
         "url": url,
-        "event": "call.completed",
+        "event": WEBHOOK_EVENTS[row[STATUS]],
         "status_code": status_code,
         "success": outcome == "ok",
         "attempt": attempt,
@@ -521,6 +558,27 @@ def _sms_event(event_id: str, text: dict[str, Any], number: str, contact: str) -
         "status": text["status"],
         "created_at": text["created_at"],
     }
+
+
+def _caller(phone: str, name: str | None) -> Caller:
+    """A caller, placed where the area code of their number is."""
+    state, city = AREAS[phone[2:5]]
+    return Caller(phone, name, city, state)
+
+
+def _landing_pages() -> list[tuple[str, ...]]:
+    """Per tracking line (as NUMBER_TEMPLATES): the pages of the website its pool serves, if pooled."""
+    site_of = {f"Website Pool #{i}": url for _, url, *_, members in POOL_TEMPLATES for i in members}
+    pages = []
+    for name, *_ in NUMBER_TEMPLATES:
+        site = site_of.get(name)
+        pages.append(tuple(site + path for path in LANDING_PATHS[site]) if site else ())
+    return pages
+
+
+def _gclid(rng: random.Random) -> str:
+    """A Google Ads click id: the usual prefix, then 64 URL-safe characters."""
+    return "Cj0KCQ" + base64.urlsafe_b64encode(rng.randbytes(48)).decode()
 
 
 def _own_attribution(template: tuple[Any, ...]) -> Attribution | None:

@@ -298,6 +298,29 @@ FLOW_TEMPLATES: tuple[tuple[str, str, int, dict[str, Any]], ...] = (
         },
     ),
 )
+# Flows added with the docs of 2026-12-01. They are drawn from their own random stream (see seed.py), so
+# the flows above keep their ids and dates; they come after them in the list, on no number yet.
+ADDED_FLOW_TEMPLATES: tuple[tuple[str, str, int, dict[str, Any]], ...] = (
+    (
+        "auction",
+        "Pay-Per-Call Auction",
+        2,
+        {
+            "steps": [
+                {"type": "greeting", "message": "Thanks for calling. Let's find a licensed pro near you."},
+                {
+                    "type": "rtb",
+                    "zip_prompt": "Please enter your five-digit ZIP code.",
+                    "zip_retries": 3,
+                    "buyer_timeout_seconds": 12,
+                    "minimum_bid_cents": 2500,
+                    "failover_steps": [_forward(OFFICE, failover_steps=[CLOSED_VOICEMAIL])],
+                },
+            ],
+            "settings": {"recording": True, "whisper": "Pay-per-call lead", "press_1": True},
+        },
+    ),
+)
 FLOW_DESTINATION = {"main": OFFICE, "spanish": MIAMI_OFFICE, "after_hours": ON_CALL[0], "lead": TECHS[0]}
 
 # name, area code, source, utm "source/medium/campaign/term" ("" = offline), flow key, call weight, flags.
@@ -391,6 +414,18 @@ WEB_ATTRIBUTIONS = (
     Attribution("direct", None, None, None, None),
 )
 DIRECT = Attribution("direct", None, None, None, None)
+# The pages of each pooled website a caller can have landed on (the call's landing_page_url).
+LANDING_PATHS = {
+    "https://acme-plumbing.example": (
+        "/",
+        "/water-heaters",
+        "/ac-repair",
+        "/drain-cleaning",
+        "/emergency-plumber",
+        "/financing",
+    ),
+    "https://go.acme-plumbing.example/plumbing": ("", "/emergency", "/water-heater-special"),
+}
 
 # name, member numbers (by template name); each replica gets its own copy of every group.
 GROUP_TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -640,6 +675,14 @@ FORM_TEMPLATES = (
 )
 SERVICES = ("Plumbing repair", "Water heater", "AC repair", "Heating", "Drain cleaning")
 STAFF = ("dana@acme-plumbing.example", "marco@acme-plumbing.example", "owner@acme-plumbing.example")
+# The post-call webhook's event for each call status.
+WEBHOOK_EVENTS = {
+    "completed": "call.completed",
+    "no-answer": "call.missed",
+    "busy": "call.missed",
+    "voicemail": "call.voicemail",
+    "failed": "call.failed",
+}
 WEBHOOK_URLS = (
     "https://hooks.acme-plumbing.example/callscaler/call-completed",
     "https://crm.acme-plumbing.example/api/webhooks/calls",

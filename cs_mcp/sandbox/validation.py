@@ -45,6 +45,17 @@ class Fields:
     def present(self, name: str) -> bool:
         return name in self.values
 
+    def sent_as(self, name: str, legacy: str) -> str:
+        """The name a value was sent under: `name`, or `legacy`, an older page's name for the same thing.
+
+        Sending both is ambiguous: 422 naming the legacy one.
+        """
+        if legacy not in self.values:
+            return name
+        if name in self.values:
+            self.fail(legacy, f"and '{name}' say the same thing (one is the legacy name): send one of them")
+        return legacy
+
     def only(self, allowed: Iterable[str]) -> None:
         """Reject fields the endpoint does not know, so a typo is not silently ignored."""
         unknown = sorted(set(self.values) - set(allowed))
@@ -104,6 +115,17 @@ class Fields:
         options = tuple(options)
         if value not in options:
             self.fail(name, f"must be one of {', '.join(options)} (got {value!r})")
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        """true or false (a query parameter spells them out, in any case)."""
+        value = self.values.get(name)
+        if value is None:
+            return None
+        if self.from_query and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            self.fail(name, f"must be true or false (got {value!r})")
         return value
 
     @overload
@@ -193,12 +215,25 @@ STEP_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "zip_code": {"routes": ("routes", True), "default_steps": ("steps", False)},
     "tag_route": {"routes": ("routes", True), "default_steps": ("steps", False)},
     "webhook": {"url": ("text", False)},  # deprecated: kept in configs, skipped during execution
+    # Real-time bidding (a paid add-on): the caller keys in a ZIP code (default 3 retries), buyers bid
+    # for the call within the timeout (default 12 s), above the minimum bid; else the failover route.
+    "rtb": {
+        "zip_prompt": ("text", False),
+        "zip_retries": ("retries", False),
+        "buyer_timeout_seconds": ("bid_seconds", False),
+        "minimum_bid_cents": ("cents", False),
+        "failover_steps": ("steps", True),
+    },
 }
 SETTINGS_FIELDS: dict[str, tuple[str, bool]] = {
     "recording": ("bool", False),
     "whisper": ("text", False),
     "press_1": ("bool", False),
+    "press1": ("bool", False),  # how another docs page spells press_1
 }
+MAX_ZIP_RETRIES = 5
+MAX_BID_SECONDS = 60
+MAX_BID_CENTS = 100_000
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 IVR_KEYS = frozenset("0123456789*#")
 MAX_RING = 10
@@ -288,14 +323,20 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _in_range(value: Any, path: str, low: int, high: int, what: str) -> None:
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    _expect(whole and low <= value <= high, path, f"{what} ({low}-{high})")
+
+
 _CHECKS: dict[str, Callable[[Any, str], None]] = {
     "steps": _check_steps,
     "settings": _check_settings,
     "text": lambda v, p: _expect(isinstance(v, str), p, "a string"),
     "bool": lambda v, p: _expect(isinstance(v, bool), p, "true or false"),
-    "seconds": lambda v, p: _expect(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 3600, p, "a number of seconds (1-3600)"
-    ),
+    "seconds": lambda v, p: _in_range(v, p, 1, 3600, "a number of seconds"),
+    "bid_seconds": lambda v, p: _in_range(v, p, 1, MAX_BID_SECONDS, "a number of seconds"),
+    "retries": lambda v, p: _in_range(v, p, 0, MAX_ZIP_RETRIES, "a number of retries"),
+    "cents": lambda v, p: _in_range(v, p, 0, MAX_BID_CENTS, "an amount in cents"),
     "phone": lambda v, p: _expect(is_e164(v), p, "an E.164 phone number such as +18135551234"),
     "phones": lambda v, p: _check_list(v, p, "E.164 phone numbers", is_e164),
     "ring": lambda v, p: _check_list(v, p, "E.164 phone numbers", is_e164, MAX_RING),

@@ -42,9 +42,9 @@ def concrete(endpoint: Endpoint, sb: Sandbox) -> str:
 
 
 def test_route_table_covers_the_contract() -> None:
-    assert len(ENDPOINTS) == 45
+    assert len(ENDPOINTS) == 46
     assert len({(e.method, e.path) for e in ENDPOINTS}) == len(ENDPOINTS)
-    assert {"/calls/{id}/transcription", "/analytics/calls", "/numbers/{id}/stats"} <= {
+    assert {"/calls/{id}/transcription", "/calls/export", "/analytics/calls", "/numbers/{id}/stats"} <= {
         e.path for e in ENDPOINTS
     }
 

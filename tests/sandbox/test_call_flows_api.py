@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -94,6 +95,13 @@ def _step(**fields: Any) -> dict[str, Any]:
         ),
         (_step(type="voicemail", transcribe="yes"), "transcribe"),
         ({"steps": [], "settings": {"recording": "on"}}, "settings.recording"),
+        ({"steps": [], "settings": {"press1": 1}}, "settings.press1"),
+        (_step(type="rtb"), "config_json.steps[0].failover_steps"),
+        (_step(type="rtb", zip_retries=6, failover_steps=[]), "steps[0].zip_retries"),
+        (_step(type="rtb", buyer_timeout_seconds=61, failover_steps=[]), "steps[0].buyer_timeout_seconds"),
+        (_step(type="rtb", minimum_bid_cents=-1, failover_steps=[]), "steps[0].minimum_bid_cents"),
+        (_step(type="rtb", minimum_bid_cents=2.5, failover_steps=[]), "steps[0].minimum_bid_cents"),
+        (_step(type="rtb", failover_steps=[{"type": "forward"}]), "steps[0].failover_steps[0].destination"),
     ],
 )
 async def test_invalid_configs_are_refused_with_their_path(
@@ -103,6 +111,39 @@ async def test_invalid_configs_are_refused_with_their_path(
     error = await api.error("POST", "/call-flows", 422, json={"name": "Bad", "config_json": config})
     assert where in error["message"] and error["field"] == "config_json"
     assert len(sb.state["call_flows"]) == before
+
+
+RTB = {
+    "type": "rtb",
+    "zip_prompt": "Enter your ZIP code.",
+    "zip_retries": 3,
+    "buyer_timeout_seconds": 12,
+    "minimum_bid_cents": 1500,
+    "failover_steps": [{"type": "forward", "destination": "+18135550100"}],
+}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"steps": [RTB], "settings": {"recording": True, "whisper": "Bid won", "press1": True}},
+        {"steps": [{"type": "rtb", "failover_steps": [{"type": "voicemail"}]}]},  # the defaults otherwise
+        {"steps": [{**RTB, "zip_retries": 0, "minimum_bid_cents": 0}], "settings": {"press_1": False}},
+    ],
+)
+async def test_rtb_steps_and_flow_settings_are_accepted(api: Api, config: dict[str, Any]) -> None:
+    flow = await api.data("POST", "/call-flows", 201, json={"name": "Auction", "config_json": config})
+    assert flow["config_json"] == config
+
+
+async def test_the_seeded_auction_flow_uses_rtb_on_no_number(reader: Api, seeded: Sandbox) -> None:
+    flow = next(f for f in seeded.state["call_flows"] if f["name"] == "Pay-Per-Call Auction")
+    data = await reader.data("GET", f"/call-flows/{flow['id']}", role="viewer")
+    rtb = data["config_json"]["steps"][1]
+    assert (rtb["type"], rtb["zip_retries"], rtb["buyer_timeout_seconds"]) == ("rtb", 3, 12)
+    assert rtb["minimum_bid_cents"] > 0 and rtb["failover_steps"][0]["type"] == "forward"
+    assert data["number_count"] == 0 and data["config_version"] == 2
+    assert set(data["config_json"]["settings"]) == {"recording", "whisper", "press_1"}
 
 
 async def test_create_needs_a_name_and_accepts_the_deprecated_webhook(api: Api) -> None:
@@ -202,3 +243,81 @@ async def test_restore_makes_a_new_version_with_the_old_config(api: Api, sb: San
     error = await api.error("POST", f"/call-flows/{flow['id']}/versions/{latest + 5}/restore", 404)
     assert str(latest + 5) in error["message"]
     await api.error("POST", f"/call-flows/{flow['id']}/versions/one/restore", 404)
+
+
+# --- the alternate answer shape (the flow_shape variant)
+
+ALTERNATE_KEYS = {"id", "name", "steps", "settings", "version", "assigned_numbers", "created_at"}
+
+
+def forward_steps(tree: Any) -> list[dict[str, Any]]:
+    """Every forward step in a steps tree, at any depth."""
+    if isinstance(tree, list):
+        return [step for item in tree for step in forward_steps(item)]
+    if not isinstance(tree, dict):
+        return []
+    nested = [step for value in tree.values() for step in forward_steps(value)]
+    return [tree, *nested] if tree.get("type") == "forward" else nested
+
+
+async def test_the_alternate_shape_renames_and_regroups_one_flow(api: Api, sb: Sandbox) -> None:
+    flow = sb.state["call_flows"][0]  # forwards nested in a schedule's ivr, with failovers
+    documented = await api.data("GET", f"/call-flows/{flow['id']}", role="viewer")
+    sb.faults.add("flow_shape", shape="alternate")
+    data = await api.data("GET", f"/call-flows/{flow['id']}", role="viewer")
+    assert set(data) == {"call_flow"} and set(data["call_flow"]) == ALTERNATE_KEYS
+    shown = data["call_flow"]
+    assert (shown["id"], shown["name"], shown["version"], shown["created_at"]) == (
+        flow["id"], flow["name"], flow["config_version"], flow["created_at"],
+    )  # fmt: skip
+    settings = flow["config_json"]["settings"]
+    assert shown["settings"] == {
+        "recording": settings["recording"], "whisper": settings["whisper"], "press1": settings["press_1"],
+    }  # fmt: skip
+    attached = [n for n in sb.state["numbers"] if n["call_flow_id"] == flow["id"]]
+    assert shown["assigned_numbers"] == [
+        {"id": n["id"], "phone_number": n["phone_number"], "name": n["name"]} for n in attached
+    ]
+    assert len(attached) == documented["number_count"]
+    forwards = forward_steps(flow["config_json"]["steps"])
+    assert len(forwards) >= 5
+    assert [step["number"] for step in forward_steps(shown["steps"])] == [f["destination"] for f in forwards]
+    renamed = json.dumps(flow["config_json"]["steps"]).replace('"destination":', '"number":')
+    assert json.dumps(shown["steps"]) == renamed  # nothing else changed (multi_ring keeps "destinations")
+    assert "destination" in json.dumps(flow["config_json"])  # the stored config is untouched
+
+
+async def test_settings_a_flow_does_not_set_are_null(api: Api, sb: Sandbox) -> None:
+    flow = next(f for f in sb.state["call_flows"] if "settings" not in f["config_json"])
+    sb.faults.add_spec("flow_shape=alternate")
+    shown = (await api.data("GET", f"/call-flows/{flow['id']}"))["call_flow"]
+    assert shown["settings"] == {"recording": None, "whisper": None, "press1": None}
+
+
+async def test_writes_answer_the_alternate_shape_and_take_the_documented_body(api: Api, sb: Sandbox) -> None:
+    sb.faults.add_spec("flow_shape=alternate")
+    created = await api.data("POST", "/call-flows", 201, json={"name": "Alt", "config_json": SIMPLE})
+    flow = created["call_flow"]
+    assert set(flow) == ALTERNATE_KEYS and flow["steps"][1] == {"type": "forward", "number": "+18135550100"}
+    assert (flow["version"], flow["assigned_numbers"], flow["settings"]["recording"]) == (1, [], None)
+    assert sb.state["call_flows"][-1]["config_json"] == SIMPLE
+    updated = await api.data("PUT", f"/call-flows/{flow['id']}", json={"name": "Alt 2", "config_version": 1})
+    assert (updated["call_flow"]["name"], updated["call_flow"]["version"]) == ("Alt 2", 2)
+    copied = await api.data("POST", f"/call-flows/{flow['id']}/duplicate", 201)
+    restored = await api.data("POST", f"/call-flows/{flow['id']}/versions/1/restore")
+    assert copied["call_flow"]["steps"] == restored["call_flow"]["steps"] == flow["steps"]
+
+
+async def test_lists_keep_their_shape_and_clearing_the_variant_restores_the_documented_one(
+    api: Api, sb: Sandbox
+) -> None:
+    flow = sb.state["call_flows"][1]
+    before = {
+        path: await api.data("GET", path) for path in ("/call-flows", f"/call-flows/{flow['id']}/numbers")
+    }
+    sb.faults.add_spec("flow_shape=alternate")
+    for path, answer in before.items():
+        assert await api.data("GET", path) == answer
+    assert "call_flow" in await api.data("GET", f"/call-flows/{flow['id']}")
+    sb.faults.clear()
+    assert "config_json" in await api.data("GET", f"/call-flows/{flow['id']}")

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from cs_mcp.sandbox import Sandbox
+from cs_mcp.sandbox.seed_data import AREAS
 
-from .conftest import Api
+from .conftest import BASE_URL, Api
 
 pytestmark = pytest.mark.anyio
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -54,10 +55,16 @@ def _filters(sb: Sandbox) -> list[tuple[dict[str, Any], Any]]:
             lambda c: c["status"] == "completed" and c["source"] == "google" and (c["ai_score"] or 0) >= 60
             and c["created_at"] >= "2026-02-01",
         ),
+        ({"qualified": "true"}, lambda c: c["qualified_ai"]),
+        ({"qualified": "FALSE", "status": "completed"},
+         lambda c: not c["qualified_ai"] and c["status"] == "completed"),
+        ({"status": "missed"}, lambda c: c["status"] in MISSED),
+        ({"status": "answered", "date_from": "2026-02-01"},
+         lambda c: c["status"] == "completed" and c["created_at"] >= "2026-02-01"),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", range(13))
+@pytest.mark.parametrize("case", range(17))
 async def test_each_filter_matches_an_independent_count(reader: Api, seeded: Sandbox, case: int) -> None:
     params, keep = _filters(seeded)[case]
     expected = [c["id"] for c in calls_of(seeded) if keep(c)]
@@ -99,7 +106,15 @@ async def test_cursor_walks_every_call_once_and_wins_over_offset(reader: Api, se
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
         ({"offset": -1}, "offset"),
-        ({"status": "answered"}, "status"),
+        ({"status": "ringing"}, "status"),
+        ({"qualified": "yes"}, "qualified"),
+        ({"limit": 10, "per_page": 10}, "per_page"),
+        ({"offset": 10, "page": 2}, "page"),
+        ({"page": 0}, "page"),
+        ({"per_page": 501}, "per_page"),
+        ({"start_date": "2026-01-01", "date_from": "2026-01-01"}, "date_from"),
+        ({"date_to": "yesterday"}, "date_to"),
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to"),
         ({"direction": "sideways"}, "direction"),
         ({"start_date": "01/02/2026"}, "start_date"),
         ({"start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date"),
@@ -116,6 +131,81 @@ async def test_bad_filters_are_422_naming_the_parameter(
 ) -> None:
     error = await reader.error("GET", "/calls", 422, params=params)
     assert error["field"] == field and field in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("legacy", "current"),
+    [
+        ({"date_from": "2026-01-01", "date_to": "2026-02-01"},
+         {"start_date": "2026-01-01", "end_date": "2026-02-01"}),
+        ({"status": "answered", "source": "google"}, {"status": "completed", "source": "google"}),
+        ({"status": "voicemail"}, {"status": "voicemail"}),
+        ({"page": 3, "per_page": 20, "status": "busy"}, {"offset": 40, "limit": 20, "status": "busy"}),
+        ({"per_page": 7}, {"limit": 7}),
+        ({"page": 2}, {"offset": 50}),
+    ],
+)  # fmt: skip
+async def test_legacy_names_answer_as_the_current_ones(
+    reader: Api, legacy: dict[str, Any], current: dict[str, Any]
+) -> None:
+    """An older docs page's filter names: the same calls, and page/per_page echoed as GET /numbers does."""
+    old = await reader.data("GET", "/calls", params=legacy, role="viewer")
+    new = await reader.data("GET", "/calls", params=current, role="viewer")
+    assert new["calls"] and {k: v for k, v in old.items() if k not in ("page", "per_page")} == new
+    if "page" in legacy or "per_page" in legacy:
+        assert (old["page"], old["per_page"]) == (legacy.get("page", 1), legacy.get("per_page", 50))
+    else:
+        assert "page" not in old
+
+
+async def test_missed_stands_for_no_answer_busy_and_failed(reader: Api) -> None:
+    missed = await reader.data("GET", "/analytics/calls", params={"status": "missed", "group_by": "status"})
+    assert {row["status"] for row in missed["rows"]} == set(MISSED)
+    for status in MISSED:
+        alone = await reader.data("GET", "/analytics/calls", params={"status": status})
+        assert next(r["count"] for r in missed["rows"] if r["status"] == status) == alone["totals"]["count"]
+
+
+async def test_calls_carry_the_webhook_payloads_fields(reader: Api, seeded: Sandbox) -> None:
+    calls = calls_of(seeded)
+    pooled = {n for p in seeded.state["number_pools"] for n in p["number_ids"]}
+    sites = {p["website_url"] for p in seeded.state["number_pools"]}
+    for call in calls:
+        assert (call["caller_state"], call["caller_city"]) == AREAS[call["caller_number"][2:5]]
+        if call["direction"] == "outbound":
+            assert call["robo_risk_score"] is call["gclid"] is call["landing_page_url"] is None
+            continue
+        assert 0 <= call["robo_risk_score"] <= 100
+        assert (call["robo_risk_score"] >= 70) == (call["ai_category"] == "spam")
+        page = call["landing_page_url"]
+        assert (page is not None) == (call["number_id"] in pooled)
+        assert page is None or any(page.startswith(site) for site in sites)
+        paid_google = (call["utm_source"], call["utm_medium"]) == ("google", "cpc")
+        assert (call["gclid"] is not None) == (page is not None and paid_google)
+    gclids = [c["gclid"] for c in calls if c["gclid"]]
+    assert gclids and len(set(gclids)) == len(gclids) and all(g.startswith("Cj0KCQ") for g in gclids)
+    added = ("caller_city", "caller_state", "robo_risk_score", "gclid", "landing_page_url", "has_recording")
+    detail = await reader.data("GET", f"/calls/{calls[0]['id']}", role="viewer")
+    assert {k: detail[k] for k in added} == {k: calls[0][k] for k in added}
+
+
+async def test_has_recording_agrees_with_the_url_and_the_recording_endpoint(
+    reader: Api, seeded: Sandbox
+) -> None:
+    calls = calls_of(seeded)
+    assert all(c["has_recording"] == (c["recording_url"] is not None) for c in calls)
+    assert {c["has_recording"] for c in calls} == {True, False}
+    one_of_each = {(c["status"], c["direction"], c["has_recording"]): c for c in calls}
+    for call in one_of_each.values():
+        response = await reader("GET", f"/calls/{call['id']}/recording", role="viewer")
+        assert response.status_code == (200 if call["has_recording"] else 404), call
+        detail = await reader.data("GET", f"/calls/{call['id']}", role="viewer")
+        assert detail["has_recording"] == call["has_recording"]
+        assert detail["recording_url"] == (
+            f"{BASE_URL}/calls/{call['id']}/recording" if call["has_recording"] else None
+        )
+        if call["has_recording"]:
+            assert response.headers["content-type"] == "audio/mpeg"
 
 
 async def test_call_detail_recording_and_legacy_transcription(reader: Api, seeded: Sandbox) -> None:
@@ -156,6 +246,7 @@ def _monday(day: str) -> str:
 
 def _metrics(calls: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [c["ai_score"] for c in calls if c["ai_score"] is not None]
+    answered = sum(c["status"] == "completed" for c in calls)
     return {
         "count": len(calls),
         "avg_duration": round(sum(c["duration_seconds"] for c in calls) / len(calls), 1),
@@ -163,11 +254,15 @@ def _metrics(calls: list[dict[str, Any]]) -> dict[str, Any]:
         "avg_ai_score": round(sum(scores) / len(scores), 1) if scores else None,
         "total_duration": sum(c["duration_seconds"] for c in calls),
         "missed": sum(c["status"] in MISSED for c in calls),
+        "answered": answered,
+        "voicemail": sum(c["status"] == "voicemail" for c in calls),
+        "qualified": sum(c["qualified_ai"] for c in calls),
+        "answer_rate": round(100 * answered / len(calls), 1),
     }
 
 
 async def test_analytics_groups_agree_with_independent_counts(reader: Api, seeded: Sandbox) -> None:
-    metrics = "count,avg_duration,qualified_pct,avg_ai_score,total_duration,missed"
+    metrics = ",".join(_metrics(calls_of(seeded)))
     data = await reader.data(
         "GET", "/analytics/calls", params={"group_by": "source,status", "metrics": metrics}, role="viewer"
     )
@@ -186,6 +281,16 @@ async def test_analytics_groups_agree_with_independent_counts(reader: Api, seede
         }
     counts = [row["count"] for row in data["rows"]]
     assert counts == sorted(counts, reverse=True)
+
+
+async def test_answer_rate_and_counts_by_source_for_qualified_calls(reader: Api, seeded: Sandbox) -> None:
+    """The sandbox's own metrics (answered, voicemail, qualified, answer_rate), with the qualified filter."""
+    params = {"group_by": "source", "metrics": "count,answered,answer_rate,qualified", "qualified": "true"}
+    data = await reader.data("GET", "/analytics/calls", params=params, role="viewer")
+    qualified = [c for c in calls_of(seeded) if c["qualified_ai"]]
+    assert data["totals"]["count"] == data["totals"]["qualified"] == len(qualified)
+    assert data["totals"]["answer_rate"] == 100.0  # only an answered call is qualified
+    assert {r["source"]: r["count"] for r in data["rows"]} == Counter(c["source"] for c in qualified)
 
 
 @pytest.mark.parametrize(

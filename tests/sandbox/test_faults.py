@@ -417,3 +417,78 @@ async def test_control_endpoint_takes_phases_and_reports_writes(sb: Sandbox) -> 
         log = (await c.get("/_sandbox/requests")).json()
     assert log["writes"] == [{"method": "POST", "path": "/number-groups", "role": "manager"}]
     assert log["write_counts"] == {"POST /number-groups": 1} and log["counts"] == {"POST /number-groups": 1}
+
+
+# --- Variants: another documented form of an answer, switched on like a fault.
+
+
+async def flow_keys(c: httpx.AsyncClient, flow_id: str) -> set[str]:
+    response = await c.get(f"/call-flows/{flow_id}")
+    assert response.status_code == 200, response.text
+    return set(response.json()["data"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("flow_shape=alternate", Fault("flow_shape", shape="alternate", path="/call-flows*", when="after")),
+        ("flow_shape", Fault("flow_shape", shape="alternate", path="/call-flows*")),
+        ("flow_shape=documented:times=2",
+         Fault("flow_shape", shape="documented", path="/call-flows*", times=2)),
+        ("flow_shape:path=/call-flows/*:prob=0.5",
+         Fault("flow_shape", path="/call-flows/*", probability=0.5)),
+    ],
+)  # fmt: skip
+def test_variant_spec_syntax(spec: str, expected: Fault) -> None:
+    fault = FaultInjector.parse(spec)
+    assert fault == expected and (fault.shape, fault.when) == (expected.shape or "alternate", "after")
+
+
+@pytest.mark.parametrize(
+    "spec", ["flow_shape=sideways", "flow_shape:when=before", "flow_shape=alternate:times=0"]
+)
+def test_bad_variant_specs_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError):
+        FaultInjector.parse(spec)
+
+
+async def test_a_variant_combines_with_latency_and_a_fault_and_can_run_out(sb: Sandbox) -> None:
+    flow_id = sb.state["call_flows"][0]["id"]
+    sb.faults.add_spec("status=503:times=1")
+    sb.faults.add_spec("flow_shape=alternate:times=2")
+    sb.faults.add_spec("latency=1ms")
+    async with client(sb) as c:
+        assert (await c.get(f"/call-flows/{flow_id}")).status_code == 503  # the variant also fired
+        assert await flow_keys(c, flow_id) == {"call_flow"}
+        assert "config_json" in await flow_keys(c, flow_id)  # used up after two requests
+        assert (await c.get("/numbers")).status_code == 200
+    assert [f.fired for f in sb.faults.faults] == [1, 2, 4]  # the variant only counts flow requests
+
+
+async def test_the_first_matching_variant_wins(sb: Sandbox) -> None:
+    flows = sb.state["call_flows"]
+    sb.faults.add("flow_shape", shape="documented", path=f"/call-flows/{flows[0]['id']}")
+    sb.faults.add("flow_shape")
+    async with client(sb) as c:
+        assert "config_json" in await flow_keys(c, flows[0]["id"])
+        assert await flow_keys(c, flows[1]["id"]) == {"call_flow"}
+
+
+async def test_control_endpoint_switches_a_variant(sb: Sandbox) -> None:
+    flow_id = sb.state["call_flows"][0]["id"]
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['viewer']}"}
+    async with httpx.AsyncClient(transport=SandboxTransport(sb), base_url="http://sandbox.invalid") as c:
+        added = await c.post("/_sandbox/faults", json={"kind": "flow_shape", "shape": "alternate"})
+        assert added.status_code == 201
+        assert {k: added.json()["faults"][0][k] for k in ("kind", "shape", "path")} == {
+            "kind": "flow_shape", "shape": "alternate", "path": "/call-flows*",
+        }  # fmt: skip
+        assert (
+            await c.post("/_sandbox/faults", json={"kind": "flow_shape", "shape": "x"})
+        ).status_code == 422
+        flow = await c.get(f"/api/v1/call-flows/{flow_id}", headers=headers)
+        assert set(flow.json()["data"]) == {"call_flow"}
+        await c.delete("/_sandbox/faults")
+        assert (await c.post("/_sandbox/faults", json={"spec": "flow_shape=alternate"})).status_code == 201
+        flow = await c.get(f"/api/v1/call-flows/{flow_id}", headers=headers)
+        assert set(flow.json()["data"]) == {"call_flow"}

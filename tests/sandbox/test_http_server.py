@@ -101,8 +101,10 @@ def test_over_http_faults_before_and_after_the_api_acts(served: tuple[Sandbox, s
 
 
 def test_run_server_prints_where_it_listens_and_applies_faults() -> None:
+    """As `cs-mcp sandbox --fault status=503:times=1 --fault flow_shape=alternate` starts it."""
     port = free_port()
-    code = f"from cs_mcp.sandbox import run_server; run_server(port={port}, faults=['status=503:times=1'])"
+    faults = ["status=503:times=1", "flow_shape=alternate"]
+    code = f"from cs_mcp.sandbox import run_server; run_server(port={port}, faults={faults!r})"
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
         assert process.stderr is not None
@@ -119,6 +121,8 @@ def test_run_server_prints_where_it_listens_and_applies_faults() -> None:
                     time.sleep(0.05)
             assert first.status_code == 503
             assert http.get("/numbers").status_code == 200
+            flow_id = http.get("/call-flows").json()["data"]["call_flows"][0]["id"]
+            assert set(http.get(f"/call-flows/{flow_id}").json()["data"]) == {"call_flow"}
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -25,10 +25,44 @@ async def test_list_returns_every_number_with_its_flow_name(reader: Api, seeded:
     for shown, stored in zip(data["numbers"], numbers, strict=True):
         assert shown["id"] == stored["id"]
         assert shown["call_flow_name"] == flows.get(stored["call_flow_id"])
-    assert set(data["numbers"][0]) >= {
-        "id", "phone_number", "name", "status", "call_flow_id", "call_flow_name", "type",
-        "number_source", "total_calls", "sms_enabled", "tcr_sw_state", "created_at",
-    }  # fmt: skip
+    assert list(data["numbers"][0]) == [
+        "id", "phone_number", "friendly_name", "name", "status", "call_flow_id", "call_flow_name", "group_id",
+        "group_name", "type", "number_source", "total_calls", "sms_enabled", "tcr_sw_state", "created_at",
+    ]  # fmt: skip
+
+
+async def test_numbers_show_a_friendly_name_and_their_first_group(reader: Api, seeded: Sandbox) -> None:
+    groups = seeded.state["number_groups"]
+    shown = (await reader.data("GET", "/numbers", role="viewer"))["numbers"]
+    for number in shown:
+        digits = number["phone_number"][2:]
+        assert number["friendly_name"] == f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+        holders = [g for g in groups if number["id"] in g["number_ids"]]
+        first = holders[0] if holders else {"id": None, "name": None}
+        assert (number["group_id"], number["group_name"]) == (first["id"], first["name"])
+    in_several = [n for n in shown if sum(n["id"] in g["number_ids"] for g in groups) > 1]
+    assert in_several and any(n["group_id"] is None for n in shown)
+    members = (await reader.data("GET", f"/number-groups/{groups[1]['id']}/members"))["numbers"]
+    assert {n["id"]: n for n in shown if n["id"] in groups[1]["number_ids"]} == {n["id"]: n for n in members}
+
+
+async def test_group_fields_follow_membership_changes(api: Api, sb: Sandbox) -> None:
+    loner = next(
+        n
+        for n in sb.state["numbers"]
+        if not any(n["id"] in g["number_ids"] for g in sb.state["number_groups"])
+    )
+    group = await api.data(
+        "POST", "/number-groups", 201, json={"name": "Loners", "number_ids": [loner["id"]]}
+    )
+    patched = (await api.data("PATCH", f"/numbers/{loner['id']}", json={"name": "Not alone"}))["number"]
+    assert (patched["group_id"], patched["group_name"]) == (group["id"], "Loners")
+    await api.data("PUT", f"/number-groups/{group['id']}", json={"name": "Renamed"})
+    listed = {n["id"]: n for n in (await api.data("GET", "/numbers"))["numbers"]}
+    assert listed[loner["id"]]["group_name"] == "Renamed"
+    await api.data("DELETE", f"/number-groups/{group['id']}/members/{loner['id']}")
+    listed = {n["id"]: n for n in (await api.data("GET", "/numbers"))["numbers"]}
+    assert (listed[loner["id"]]["group_id"], listed[loner["id"]]["group_name"]) == (None, None)
 
 
 async def test_list_pages_with_page_and_per_page(reader: Api, seeded: Sandbox) -> None:
@@ -96,6 +130,10 @@ async def test_number_stats_agree_with_its_calls(reader: Api, seeded: Sandbox) -
     )
     assert january["total_calls"] == sum("2026-01" in c["created_at"][:7] for c in calls)
     assert {d["date"][:7] for d in january["by_day"]} == {"2026-01"}
+    legacy = await reader.data(
+        "GET", f"/numbers/{number['id']}/stats?date_from=2026-01-01&date_to=2026-02-01"
+    )
+    assert legacy == january
 
 
 @pytest.mark.parametrize(

@@ -257,3 +257,21 @@ async def test_webhook_deliveries_page_newest_first(reader: Api, seeded: Sandbox
     assert [d["created_at"] for d in stored] == sorted((d["created_at"] for d in stored), reverse=True)
     await reader.error("GET", "/webhooks/deliveries", 422, params={"limit": 501})
     await reader.error("GET", "/webhooks/deliveries", 422, params={"offset": -1})
+
+
+async def test_each_delivery_carries_the_event_of_its_calls_status(reader: Api, seeded: Sandbox) -> None:
+    events = {
+        "completed": "call.completed", "no-answer": "call.missed", "busy": "call.missed",
+        "voicemail": "call.voicemail", "failed": "call.failed",
+    }  # fmt: skip
+    data = await reader.data("GET", "/webhooks/deliveries", params={"limit": 500}, role="viewer")
+    deliveries = data["deliveries"]
+    assert data["total"] == len(deliveries)
+    table = seeded.state["calls"]
+    statuses = {call["id"]: call["status"] for call in table}
+    assert all(d["event"] == events[statuses[d["call_id"]]] for d in deliveries)
+    assert {d["event"] for d in deliveries} == set(events.values())
+    # The webhook fires for every call since the first call it was delivered for, whatever its status.
+    first_attempts = {d["call_id"] for d in deliveries if d["attempt"] == 1}
+    start = min(c["created_at"] for c in table if c["id"] in first_attempts)
+    assert first_attempts == {c["id"] for c in table if c["created_at"] >= start}

@@ -1,4 +1,8 @@
-"""Call flows: list, read, create, update (every save a new version), delete, duplicate, restore."""
+"""Call flows: list, read, create, update (every save a new version), delete, duplicate, restore.
+
+One flow is answered in the documented shape (`config_json`, `config_version`), or, under the
+`flow_shape=alternate` variant, in the shape another docs page shows (`{"call_flow": {...}}`).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,46 @@ from cs_mcp.sandbox.validation import ApiError, validate_flow_config
 routes = RouteTable()
 
 
-def flow_view(store: Store, flow: dict[str, Any]) -> dict[str, Any]:
-    count = sum(1 for n in store.state["numbers"] if n["call_flow_id"] == flow["id"])
-    return {**public(flow), "number_count": count}
+def flow_answer(store: Store, flow: dict[str, Any], req: Req) -> dict[str, Any]:
+    """One flow as an answer's data: the documented shape, or the alternate one the variant asks for."""
+    if req.variants.get("flow_shape") != "alternate":
+        return {**public(flow), "number_count": len(_attached(store, flow))}
+    config = flow["config_json"]
+    settings = config.get("settings", {})
+    return {
+        "call_flow": {
+            "id": flow["id"],
+            "name": flow["name"],
+            "steps": _number_as_target(config["steps"]),
+            "settings": {
+                "recording": settings.get("recording"),
+                "whisper": settings.get("whisper"),
+                "press1": settings.get("press1", settings.get("press_1")),
+            },
+            "version": flow["config_version"],
+            "assigned_numbers": [
+                {key: n[key] for key in ("id", "phone_number", "name")} for n in _attached(store, flow)
+            ],
+            "created_at": flow["created_at"],
+        }
+    }
+
+
+def _number_as_target(tree: Any) -> Any:
+    """A copy of a steps tree in which every forward step names its target `number`, not `destination`."""
+    if isinstance(tree, list):
+        return [_number_as_target(item) for item in tree]
+    if not isinstance(tree, dict):
+        return tree
+    forward = tree.get("type") == "forward"
+    return {
+        ("number" if forward and k == "destination" else k): _number_as_target(v) for k, v in tree.items()
+    }
+
+
+def _attached(store: Store, flow: dict[str, Any]) -> list[dict[str, Any]]:
+    """The numbers whose calls the flow routes."""
+    return [n for n in store.state["numbers"] if n["call_flow_id"] == flow["id"]]
 
 
 @routes.get("/call-flows")
@@ -43,7 +84,7 @@ def create_flow(store: Store, req: Req) -> dict[str, Any]:
 
 @routes.get("/call-flows/{id}")
 def get_flow(store: Store, req: Req) -> dict[str, Any]:
-    return flow_view(store, store.item("call_flows", req.params["id"], "call flow"))
+    return flow_answer(store, store.item("call_flows", req.params["id"], "call flow"), req)
 
 
 @routes.put("/call-flows/{id}")
@@ -72,7 +113,7 @@ def update_flow(store: Store, req: Req) -> dict[str, Any]:
 @routes.delete("/call-flows/{id}")
 def delete_flow(store: Store, req: Req) -> dict[str, Any]:
     flow = store.item("call_flows", req.params["id"], "call flow")
-    numbers = sum(1 for n in store.state["numbers"] if n["call_flow_id"] == flow["id"])
+    numbers = len(_attached(store, flow))
     pools = sum(1 for p in store.state["number_pools"] if p["call_flow_id"] == flow["id"])
     if numbers or pools:
         users = [
@@ -93,9 +134,7 @@ def delete_flow(store: Store, req: Req) -> dict[str, Any]:
 @routes.get("/call-flows/{id}/numbers")
 def flow_numbers(store: Store, req: Req) -> dict[str, Any]:
     flow = store.item("call_flows", req.params["id"], "call flow")
-    return listing(
-        "numbers", numbers_view(store, [n for n in store.state["numbers"] if n["call_flow_id"] == flow["id"]])
-    )
+    return listing("numbers", numbers_view(store, _attached(store, flow)))
 
 
 @routes.get("/call-flows/{id}/versions")
@@ -137,7 +176,7 @@ def _new_flow(store: Store, name: str, config: dict[str, Any], req: Req) -> dict
         ],
     }
     store.state["call_flows"].append(flow)
-    return flow_view(store, flow)
+    return flow_answer(store, flow, req)
 
 
 def _save_version(store: Store, flow: dict[str, Any], config: dict[str, Any], req: Req) -> dict[str, Any]:
@@ -146,7 +185,7 @@ def _save_version(store: Store, flow: dict[str, Any], config: dict[str, Any], re
     flow.update(config_json=config, config_version=flow["config_version"] + 1, updated_at=at)
     version = {"version": flow["config_version"], "created_at": at, "created_by": _actor(req)}
     flow["versions"].append({**version, "config_json": copy.deepcopy(config)})
-    return flow_view(store, flow)
+    return flow_answer(store, flow, req)
 
 
 def _actor(req: Req) -> str:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import random
 import re
 from collections import Counter
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.responses import Response
 
-from cs_mcp.sandbox.answers import listing
+from cs_mcp.sandbox.answers import csv_file, listing
 from cs_mcp.sandbox.calls import DAY_NUMBER, MAX_LIMIT, CallFilters, Tally
 from cs_mcp.sandbox.formats import DAY, day_string, friendly_phone
 from cs_mcp.sandbox.routes import Req, RouteTable
@@ -37,26 +35,41 @@ EXPORT_COLUMNS = (
 routes = RouteTable()
 
 
-def number_view(
-    store: Store, number: dict[str, Any], flow_names: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """A number as the API shows it: with its flow's name next to call_flow_id."""
-    names = _flow_names(store) if flow_names is None else flow_names
+class Labels(NamedTuple):
+    """What a number's view names from elsewhere, looked up once per answer."""
+
+    flow_names: dict[str, str]  # flow id -> name
+    first_groups: dict[str, dict[str, Any]]  # number id -> the first group (in list order) holding it
+
+
+def labels(store: Store) -> Labels:
+    first_groups: dict[str, dict[str, Any]] = {}
+    for group in store.state["number_groups"]:
+        for number_id in group["number_ids"]:
+            first_groups.setdefault(number_id, group)
+    return Labels({flow["id"]: flow["name"] for flow in store.state["call_flows"]}, first_groups)
+
+
+def number_view(store: Store, number: dict[str, Any], known: Labels | None = None) -> dict[str, Any]:
+    """A number as the API shows it: its phone number written for people (friendly_name) after it, its
+    flow's name after call_flow_id, then the group holding it (the first one if several, else None)."""
+    known = known or labels(store)
+    group = known.first_groups.get(number["id"])
     view: dict[str, Any] = {}
     for key, value in number.items():
         view[key] = value
-        if key == "call_flow_id":
-            view["call_flow_name"] = names.get(value)
+        if key == "phone_number":
+            view["friendly_name"] = friendly_phone(value)
+        elif key == "call_flow_id":
+            view["call_flow_name"] = known.flow_names.get(value)
+            view["group_id"] = group["id"] if group else None
+            view["group_name"] = group["name"] if group else None
     return view
 
 
 def numbers_view(store: Store, numbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    names = _flow_names(store)
-    return [number_view(store, n, names) for n in numbers]
-
-
-def _flow_names(store: Store) -> dict[str, str]:
-    return {flow["id"]: flow["name"] for flow in store.state["call_flows"]}
+    known = labels(store)
+    return [number_view(store, n, known) for n in numbers]
 
 
 @routes.get("/numbers")
@@ -72,16 +85,7 @@ def list_numbers(store: Store, req: Req) -> dict[str, Any]:
 
 @routes.get("/numbers/export")
 def export_numbers(store: Store, req: Req) -> Response:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for number in numbers_view(store, store.state["numbers"]):
-        writer.writerow({**number, "sms_enabled": str(number["sms_enabled"]).lower()})
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": "attachment; filename=numbers.csv"},
-    )
+    return csv_file("numbers.csv", EXPORT_COLUMNS, numbers_view(store, store.state["numbers"]))
 
 
 @routes.get("/numbers/bulk-stats")
