@@ -124,11 +124,8 @@ async def test_a_partly_echoed_odd_key_is_masked_in_results_errors_and_resources
 
 async def test_the_export_resource_does_not_serve_the_key(sandbox: Any, connect: Any) -> None:
     key = "cs_key_sandbox_manager"
-    async with connect("manager", max_output_tokens=500) as client:
-        renamed = await client.call_tool(
-            "update_number", {"number_id": sandbox.state["numbers"][0]["id"], "name": key}
-        )
-        assert not renamed.is_error, renamed.content[0].text
+    sandbox.state["numbers"][0]["name"] = key  # as if someone named a number so in CallScaler's app
+    async with connect("manager", max_output_tokens=500) as client:  # small: the export becomes a resource
         exported = await client.call_tool("export_numbers_csv", {})
         resource = await client.read_resource(exported.structured_content["resource_uri"])
     assert key in sandbox.state["numbers"][0]["name"], "the API holds the key in its data"
