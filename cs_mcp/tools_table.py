@@ -1,4 +1,4 @@
-"""`cs-mcp tools` and the README's tool table, both printed from the catalogue."""
+"""`cs-mcp tools`, the README's tool table and SPEC.md's catalogue table, all printed from the catalogue."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 from cs_mcp import catalogue
 from cs_mcp.config import Settings
+from cs_mcp.spec import ALWAYS, TOOLSETS, Role
 
 TABLE_HEADER = "| tool | toolset | least role | guardrail | endpoint |"
+SPEC_TABLE_HEADER = "| toolset | viewer | manager (and admin, owner) |"
 
 
 def tool_rows(settings: Settings) -> list[dict[str, object]]:
@@ -47,6 +49,26 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
+def spec_table() -> str:
+    """SPEC.md's catalogue table: per toolset, the tools a viewer sees and those a manager adds.
+
+    The tests pin it (tests/snapshots/catalogue.md) and take every tool name and count from it; after a
+    reviewed change, paste it into SPEC.md too.
+    """
+    columns: dict[str, dict[Role, list[str]]] = {
+        toolset: {Role.VIEWER: [], Role.MANAGER: []} for toolset in (*TOOLSETS, ALWAYS)
+    }
+    for spec in catalogue.load():
+        if spec.role not in (Role.VIEWER, Role.MANAGER):
+            raise ValueError(f"{spec.name}: SPEC.md's table has no column for the {spec.role.label} role")
+        columns[spec.toolset][spec.role].append(f"{spec.name}*" if spec.confirmed else spec.name)
+    lines = [SPEC_TABLE_HEADER, "|---|---|---|"]
+    for toolset, tools in columns.items():
+        cells = [toolset, ", ".join(tools[Role.VIEWER]), ", ".join(tools[Role.MANAGER])]
+        lines.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
+    return "\n".join(lines)
+
+
 def write_readme(readme: Path) -> bool:
     """Replace the README's catalogue table with the current one; whether anything changed."""
     text = readme.read_text(encoding="utf-8")
@@ -65,8 +87,10 @@ def main(argv: list[str] | None = None) -> None:
         readme = Path(__file__).resolve().parent.parent / "README.md"
         print("README.md updated" if write_readme(readme) else "README.md already current")
         return
+    if args not in ([], ["--spec"]):
+        sys.exit("usage: python -m cs_mcp.tools_table [--write | --spec]")
     try:
-        print(markdown_table())
+        print(spec_table() if args == ["--spec"] else markdown_table())
     except BrokenPipeError:  # `| head` closed the pipe: not an error
         sys.stderr.close()
 

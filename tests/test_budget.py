@@ -43,55 +43,42 @@ async def client_for(sandbox: Sandbox, budget: int = 4000) -> AsyncIterator[Clie
         yield client
 
 
-def default_calls(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    """Each viewer tool with the arguments a user would give first (ids from the data where needed)."""
+def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """What a user would give first to the viewer tools that need arguments (ids from the data, the biggest
+    where size matters) or whose bare call is not the heavy one; every other tool is measured bare."""
     state = sandbox.state
     biggest_flow = max(state["call_flows"], key=lambda f: len(json.dumps(f["config_json"])))
     busiest_contact = max(state["conversations"], key=lambda c: c["message_count"])["contact"]
     biggest_group = max(state["number_groups"], key=lambda g: len(g["number_ids"]))
     call = state["calls"][0]
     return {
-        "get_capabilities": {},
-        "list_numbers": {},
         "get_number": {"number": state["numbers"][0]["phone_number"]},
-        "get_numbers_bulk_stats": {},
         "get_number_stats": {"number_id": state["numbers"][0]["id"]},
-        "export_numbers_csv": {},
-        "list_call_flows": {},
         "get_call_flow": {"call_flow_id": biggest_flow["id"]},
         "list_call_flow_numbers": {"call_flow_id": biggest_flow["id"]},
         "list_call_flow_versions": {"call_flow_id": biggest_flow["id"]},
-        "list_conversations": {},
         "get_text_thread": {"contact": busiest_contact},
-        "list_sms_events": {},
-        "list_number_groups": {},
         "list_number_group_members": {"group_id": biggest_group["id"]},
-        "list_number_pools": {},
         "get_number_pool": {"pool_id": state["number_pools"][0]["id"]},
-        "list_voicemails": {},
         "get_voicemail": {"voicemail_id": state["voicemails"][0]["id"]},
         "get_voicemail_recording": {"voicemail_id": state["voicemails"][0]["id"]},
-        "list_forms": {},
         "get_form": {"form_id": state["forms"][0]["id"]},
-        "list_calls": {},
         "get_call": {"call_id": call["id"]},
         "get_call_transcription": {
             "call_id": next(c["id"] for c in state["calls"] if c.get("has_transcription"))
         },
-        "get_dashboard_stats": {},
         "get_call_analytics": {"group_by": ["tracking_number", "source", "status"]},
-        "list_webhook_deliveries": {},
     }
 
 
 async def test_every_viewer_tool_fits_the_default_budget_at_scale_100(big: Sandbox) -> None:
-    calls = default_calls(big)
+    first = first_arguments(big)
     async for client in client_for(big):
-        listed = {tool.name for tool in (await client.list_tools()).tools}
-        assert listed == set(calls), "every viewer tool must be measured here"
+        listed = [tool.name for tool in (await client.list_tools()).tools]
+        assert set(first) <= set(listed), "measure only tools a viewer has"
         over = {}
-        for tool, arguments in calls.items():
-            result = await client.call_tool(tool, arguments)
+        for tool in listed:  # every one: a tool that needs arguments fails here until it has its first ones
+            result = await client.call_tool(tool, first.get(tool, {}))
             assert not result.is_error, f"{tool}: {result.content[0].text}"
             if (tokens := result_tokens(result)) > 4000:
                 over[tool] = tokens

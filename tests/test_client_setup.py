@@ -19,6 +19,7 @@ from mcp.client.stdio import StdioServerParameters
 import cs_mcp
 from cs_mcp.cli import _parser
 from tests.node_tools import node_tool
+from tests.surface import tool_count
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -98,4 +99,4 @@ async def test_the_packed_extension_serves_the_sandbox(tmp_path: Path) -> None:
     )
     async with Client(server) as client:
         tools = (await client.list_tools()).tools
-    assert len(tools) == 28
+    assert len(tools) == tool_count("viewer")

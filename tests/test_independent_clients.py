@@ -22,6 +22,7 @@ import pytest
 
 from cs_mcp.sandbox import Sandbox
 from tests.node_tools import NODE_MODULES, ensure_node_tools
+from tests.surface import tool_count
 from tests.test_transports import http_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,6 @@ INSPECTOR = (
 )
 CONFORMANCE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 BASELINE = ROOT / ".ci" / "conformance-expected-failures.yml"
-TOOL_COUNTS = {"viewer": 28, "manager": 46}
 # Scenarios that apply to any MCP server: these must pass, whatever the baseline says.
 MUST_PASS = {
     "server-initialize",
@@ -174,7 +174,7 @@ def test_inspector_lists_the_role_catalogue(inspector: dict[str, Outcome], case:
     outcome = inspector[str(case)]
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     tools = {tool["name"]: tool for tool in outcome.result()["tools"]}
-    assert len(tools) == TOOL_COUNTS[case.role]
+    assert len(tools) == tool_count(case.role)
     assert ("purchase_number" in tools) == (case.role == "manager")
     listed = tools["list_numbers"]
     assert listed["annotations"]["readOnlyHint"] is True

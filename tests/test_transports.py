@@ -18,6 +18,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ElicitResult
 
+from tests.surface import tool_count
+
 pytestmark = pytest.mark.anyio
 CLI = [sys.executable, "-m", "cs_mcp"]
 
@@ -36,7 +38,7 @@ def stdio(*argv: str) -> StdioServerParameters:
 async def test_stdio_serves_the_manager_catalogue(mode: str) -> None:
     async with Client(stdio("serve", "--sandbox", "--role", "manager"), mode=mode) as client:  # type: ignore[arg-type]
         tools = await client.list_tools()
-        assert len(tools.tools) == 46
+        assert len(tools.tools) == tool_count("manager")
         result = await client.call_tool("list_numbers", {"limit": 2, "has_calls": True})
         assert not result.is_error
         assert result.structured_content["total"] > 0 and len(result.structured_content["items"]) == 2
@@ -79,7 +81,7 @@ def http_base() -> Iterator[str]:
 async def test_http_serves_both_protocol_eras(http_base: str, mode: str) -> None:
     async with Client(f"{http_base}/mcp", mode=mode) as client:  # type: ignore[arg-type]
         tools = await client.list_tools()
-        assert len(tools.tools) == 28
+        assert len(tools.tools) == tool_count("viewer")
         result = await client.call_tool("get_numbers_bulk_stats", {})
         assert not result.is_error and result.structured_content["total_numbers"] > 0
         refused = await client.call_tool("purchase_number", {"phone_number": "+18135550199"})
@@ -118,7 +120,7 @@ async def test_http_token_is_required_and_checked() -> None:
             authorised,
             Client(streamable_http_client(f"{base}/mcp", http_client=authorised)) as client,
         ):
-            assert len((await client.list_tools()).tools) == 28
+            assert len((await client.list_tools()).tools) == tool_count("viewer")
 
 
 def test_binding_beyond_loopback_needs_a_token() -> None:
