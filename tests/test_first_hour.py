@@ -3,6 +3,7 @@ that exist (issue 15)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import subprocess
@@ -124,3 +125,20 @@ def test_the_cli_cites_no_file_the_repository_lacks() -> None:
 
 def _manager() -> Settings:
     return Settings.for_sandbox("manager")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_the_server_shows_its_icon_in_both_protocol_eras(mode: str) -> None:
+    from importlib.resources import files
+    from xml.etree import ElementTree
+
+    from mcp.client import Client
+
+    async with Client(build_server(_manager()), mode=mode) as client:
+        assert client.server_info is not None
+        (icon,) = client.server_info.icons or []
+    assert icon.mime_type == "image/svg+xml" and icon.sizes == ["any"]
+    svg = base64.b64decode(icon.src.removeprefix("data:image/svg+xml;base64,"))
+    assert svg == files("cs_mcp").joinpath("icon.svg").read_bytes()
+    assert ElementTree.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
