@@ -1,4 +1,4 @@
-"""The `cs-mcp` command: serve, tools, call, demo, sandbox. See SPEC.md's command table."""
+"""The `cs-mcp` command: serve, tools, call, demo, sandbox (`cs-mcp --help`, and the README's commands)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     tools = commands.add_parser("tools", help="print the tool catalogue such a server would expose")
     add_options(tools, "tools")
-    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    tools.add_argument("name", nargs="?", metavar="TOOL", help="one tool: its arguments and an example call")
+    tools.add_argument("--json", action="store_true", help="machine-readable output, with input schemas")
 
     call = commands.add_parser(
         "call",
@@ -115,10 +116,15 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         return run_demo()
     settings = Settings.from_options(values, require_key=args.command != "tools")
+    if args.command == "tools" and (args.name or args.json):
+        from cs_mcp.tool_help import print_tool_help
+
+        print_tool_help(settings, args.name, as_json=args.json)
+        return 0
     if args.command == "tools":
         from cs_mcp.tools_table import print_tools
 
-        print_tools(settings, as_json=args.json)
+        print_tools(settings, as_json=False)
         return 0
     if args.command == "call":
         return _call(args, settings, argv)
@@ -134,7 +140,11 @@ def _serve(values: Mapping[str, Any], settings: Settings) -> int:
         server = build_server(settings)
         serve_http(server, settings, values["host"], values["port"], values["allowed_host"])
     else:
-        build_server(settings).run("stdio")
+        from cs_mcp.hints import waiting_line
+
+        server = build_server(settings)
+        print(waiting_line(settings), file=sys.stderr, flush=True)  # else a terminal looks hung
+        server.run("stdio")
     return 0
 
 

@@ -256,15 +256,6 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
-        "max_sms_recipients",
-        "cap on recipients of one send_sms call",
-        API_COMMANDS,
-        env="CS_MCP_MAX_SMS_RECIPIENTS",
-        default="5",
-        bounds=(1, 100),
-        metavar="N",
-    ),
-    Option(
         "transport",
         "serve MCP over stdio or Streamable HTTP",
         SERVE,
@@ -381,7 +372,6 @@ class Caps:
 
     purchases_per_day: int = default_of("max_purchases_per_day")
     sms_per_hour: int = default_of("max_sms_per_hour")
-    sms_recipients: int = default_of("max_sms_recipients")
 
 
 DEFAULT_BASE_URL: str = default_of("base_url")
@@ -443,7 +433,6 @@ class Settings:
             "caps": Caps(
                 purchases_per_day=values["max_purchases_per_day"],
                 sms_per_hour=values["max_sms_per_hour"],
-                sms_recipients=values["max_sms_recipients"],
             ),
             "http_token": values.get("http_token"),
         }

@@ -24,6 +24,7 @@ from cs_mcp import __version__, catalogue, schemas, sdk
 from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.guardrails import Approve, Guardrails, Prepared
+from cs_mcp.icons import server_icons
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
@@ -172,6 +173,7 @@ def build_server(
         name="cs-mcp",
         title="CallScaler",
         version=__version__,
+        icons=server_icons(),
         instructions=INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,

@@ -112,7 +112,7 @@ KEY = {"CALLSCALER_API_KEY": "cs_key_live_hidden_999"}
         (("tools", "--toolsets", "nope", "--sandbox"), {}),
         (("--base-url", "ftp://x"), KEY),
         (("serve", "--port", "http"), KEY),
-        (("call", "get_capabilities", "--max-sms-recipients", "0"), KEY),
+        (("call", "get_capabilities", "--max-sms-per-hour", "-1"), KEY),
         (("call", "get_capabilities", "--sandbox"), {"CS_MCP_MAX_OUTPUT_TOKENS": "12"}),
         # `cs-mcp sandbox` printed a traceback for these.
         (("sandbox", "--sandbox-scale", "0"), {}),
@@ -185,7 +185,6 @@ SAMPLES = {
     "audit_log": Sample("/tmp/audit.jsonl", Path("/tmp/audit.jsonl"), None),
     "max_purchases_per_day": Sample("0", 0, 3, "-1"),
     "max_sms_per_hour": Sample("7", 7, 30, "many"),
-    "max_sms_recipients": Sample("2", 2, 5, "101"),
     "transport": Sample("http", "http", "stdio", "tcp"),
     "host": Sample("0.0.0.0", "0.0.0.0", "127.0.0.1"),
     "port": Sample("8123", 8123, None, "99999"),  # the default differs by command: see below

@@ -70,11 +70,6 @@ class CapLedger:
         """Why this call would go over its cap, or None."""
         window = WINDOWS[rule.cap]
         count, limit, now = count_of(rule, params), self.limit(rule), self.clock()
-        if rule.per and count > self.caps.sms_recipients:
-            return (
-                f"Refused: {count} recipients is over the cap of {self.caps.sms_recipients} recipients per call "
-                "(operator option --max-sms-recipients). Nothing was sent; send to fewer people."
-            )
         stamps = self._acts.setdefault(rule.cap, [])
         stamps[:] = sorted(s for s in stamps if s > now - window.seconds)
         if len(stamps) + count <= limit:

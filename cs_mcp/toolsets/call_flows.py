@@ -129,7 +129,8 @@ class FlowView(BaseModel):
     max_depth: int | None = None
     changes: list[str] | None = Field(None, description="+ added, - removed, ~ changed, by path")
     config_json: dict[str, Any] | None = None
-    part: Any = None
+    # Any JSON value the path reaches: a step, a list of steps, a setting.
+    part: dict[str, Any] | list[Any] | str | int | float | bool | None = None
     note: str | None = None
 
 

@@ -53,7 +53,6 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
         caps={
             "purchases_per_day": settings.caps.purchases_per_day,
             "sms_per_hour": settings.caps.sms_per_hour,
-            "sms_recipients": settings.caps.sms_recipients,
         },
         max_output_tokens=settings.max_output_tokens,
     )
