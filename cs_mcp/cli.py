@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "tools":
         from cs_mcp.tools_table import print_tools
 
-        print_tools(settings, as_json=False)
+        print_tools(settings)
         return 0
     if args.command == "call":
         return _call(args, settings, argv)

@@ -14,7 +14,6 @@ from functools import cache
 from typing import Annotated, Any, ClassVar, Self, get_args
 from uuid import UUID
 
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -221,7 +220,7 @@ def is_untrusted(model: type[BaseModel], field: str) -> bool:
     )
 
 
-class ToolInput(ArgModelBase):
+class ToolInput(BaseModel):
     """Base of every tool's arguments: unknown arguments are an error, not silently dropped.
 
     `null` for an argument means "not given", as models and clients often send it: the default applies,

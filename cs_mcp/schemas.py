@@ -116,8 +116,11 @@ def _output_field(annotation: Any, metadata: tuple[Any, ...] = ()) -> dict[str, 
         return {"description": UNTRUSTED_NOTE, "type": "string"}
     if origin in (Union, UnionType):
         members = [arg for arg in args if arg is not type(None)]
-        # A real union's common ground is "some JSON value".
-        return _output_field(members[0], metadata) if len(members) == 1 else {}
+        if len(members) == 1:
+            return _output_field(members[0], metadata)
+        # A real union publishes its members' JSON types where each has one (a config part: any JSON value).
+        types = [_output_field(member).get("type") for member in members]
+        return {"type": types} if all(isinstance(t, str) for t in types) else {}
     if origin is Literal:
         return {"enum": list(args)}
     if origin in (list, tuple, set, frozenset) or annotation in (list, tuple):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,11 +27,9 @@ def tool_rows(settings: Settings) -> list[dict[str, object]]:
     ]
 
 
-def print_tools(settings: Settings, *, as_json: bool) -> None:
+def print_tools(settings: Settings) -> None:
+    """`cs-mcp tools`: one line a tool (`--json` is tool_help's, with each input schema)."""
     rows = tool_rows(settings)
-    if as_json:
-        print(json.dumps({"role": settings.role.label, "count": len(rows), "tools": rows}, indent=2))
-        return
     width = max(len(str(r["name"])) for r in rows)
     for row in rows:
         flag = "*" if row["confirm"] else " "
