@@ -93,15 +93,15 @@ async def test_sms_cap_counts_sends_even_without_confirmation(sandbox: Sandbox) 
     assert sent(sandbox, "POST", "/texts") == 1
 
 
-def test_recipient_cap_names_the_limit() -> None:
+async def test_recipient_cap_names_the_limit() -> None:
     class ManyRecipients(BaseModel):
         to_number: list[str]
 
     guardrails = Guardrails(Settings.for_sandbox("manager", caps=Caps(sms_recipients=2)))
     rule = catalogue.by_name()["send_sms"].cap
-    guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101", "+15125550102"]))
+    await guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101", "+15125550102"]))
     with pytest.raises(GuardrailError, match="3 recipients is over the cap of 2 recipients per call"):
-        guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101"] * 3))
+        await guardrails.caps.check(rule, ManyRecipients(to_number=["+15125550101"] * 3))
 
 
 async def test_a_purchase_the_api_refused_does_not_use_up_the_cap(sandbox: Sandbox) -> None:
