@@ -78,6 +78,7 @@ class RedisStore:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._sync: redis.Redis | None = None  # for `secret`, which the SDK calls synchronously
 
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
@@ -133,11 +134,14 @@ class RedisStore:
     def secret(self, name: str) -> bytes:
         key = f"{PREFIX}secret:{name}"
         try:
-            with redis.Redis.from_url(
-                self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
-            ) as client:
-                client.set(key, secrets.token_bytes(32), nx=True)
-                value = client.get(key)
+            if self._sync is None:
+                self._sync = redis.Redis.from_url(
+                    self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+                )
+            value = self._sync.get(key)
+            if value is None:  # the first replica to need it makes it; a racing one keeps the first's
+                self._sync.set(key, secrets.token_bytes(32), nx=True)
+                value = self._sync.get(key)
         except (redis.RedisError, OSError) as exc:
             raise StoreUnavailable(self.where, str(exc) or type(exc).__name__) from None
         assert isinstance(value, bytes)

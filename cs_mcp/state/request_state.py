@@ -3,7 +3,9 @@
 The SDK seals the state a multi-round tool call carries through the client under a key of its own
 process by default, so a round begun on one replica could not be continued on another. This codec
 uses the SDK's AES-GCM codec under a key every process sharing the store reads from it, so any
-replica can verify and continue a round another began. The key is read once, on first use.
+replica can verify and continue a round another began. The key is read from the store at each seal
+and unseal (only elicitation rounds carry state), never cached: a store that lost its data and made a
+new key would otherwise leave replicas sealing under different keys.
 """
 
 from __future__ import annotations
@@ -18,19 +20,16 @@ SECRET_NAME = "request-state-key"
 class StoreKeyCodec:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._codec: AESGCMRequestStateCodec | None = None
 
-    def _loaded(self) -> AESGCMRequestStateCodec:
-        if self._codec is None:
-            self._codec = AESGCMRequestStateCodec([self.store.secret(SECRET_NAME)])
-        return self._codec
+    def _codec(self) -> AESGCMRequestStateCodec:
+        return AESGCMRequestStateCodec([self.store.secret(SECRET_NAME)])
 
     def seal(self, payload: bytes) -> str:
-        return self._loaded().seal(payload)
+        return self._codec().seal(payload)
 
     def unseal(self, token: str) -> bytes:
         try:
-            codec = self._loaded()
+            codec = self._codec()
         except StoreUnavailable as exc:  # refused like any state this server cannot verify
             raise InvalidRequestState("state store unavailable") from exc
         return codec.unseal(token)

@@ -145,6 +145,8 @@ class SQLiteStore:
 
     def secret(self, name: str) -> bytes:
         with self._using() as db:
-            db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (name, secrets.token_bytes(32)))
-            (value,) = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
-        return bytes(value)
+            found = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+            if found is None:  # the first process to need it makes it; a racing one keeps the first's
+                db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (name, secrets.token_bytes(32)))
+                found = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+        return bytes(found[0])
