@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,18 @@ class RedisServer:
             self.process.send_signal(signal.SIGTERM)  # redis-server saves and exits on SIGTERM
             self.process.wait(timeout=20)
             self.process = None
+
+
+@contextmanager
+def running_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class Sandbox:

@@ -13,7 +13,7 @@ import pytest
 from mcp.client import Client
 from mcp_types import ElicitResult, InputRequiredResult
 
-from tests.fleet import RedisServer, Replica, RoundRobinProxy, Sandbox, start_replicas
+from tests.fleet import RedisServer, Replica, RoundRobinProxy, Sandbox, running_redis, start_replicas
 
 pytestmark = pytest.mark.anyio
 
@@ -27,12 +27,8 @@ def api() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

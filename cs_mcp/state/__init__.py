@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from cs_mcp.errors import ConfigError
 from cs_mcp.state.base import Slots, Store, StoreUnavailable, Taken
 from cs_mcp.state.location import USER_DATA_FOLDER, is_redis, parse_location, resolve
 from cs_mcp.state.sqlite_store import MEMORY, SQLiteStore
@@ -24,13 +25,17 @@ def open_store(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Store:
     """The store `--state` names. The clocks time SQLite entries (tests pass their own); Redis keeps
-    time itself."""
+    time itself, and is first reached on first use (an unreachable Redis refuses guarded writes, not
+    the start). A SQLite file that cannot be opened stops the start, like any bad configuration."""
     location = resolve(location)
     if is_redis(location):
         from cs_mcp.state.redis_store import RedisStore  # the redis client loads only where it is used
 
         return RedisStore(location)
-    return SQLiteStore(location, wall=wall, monotonic=monotonic)
+    try:
+        return SQLiteStore(location, wall=wall, monotonic=monotonic)
+    except StoreUnavailable as exc:
+        raise ConfigError(f"cannot open the state store {location} (--state): {exc.reason}") from None
 
 
 __all__ = [
