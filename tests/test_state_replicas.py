@@ -234,3 +234,31 @@ async def test_replicas_sharing_a_sqlite_file_share_tokens_and_caps(
         refused = await error_of(c, "purchase_number", phone_number=phones[1])
     assert done["status"] == "done" and "cap of 1 purchases per day" in refused
     assert api.writes("POST /numbers/purchase") == 1
+
+
+async def test_stateless_http_lets_a_2025_era_client_confirm_through_a_round_robin(
+    api: Sandbox, tmp_path: Path, fleet: Any
+) -> None:
+    """--stateless-http: no session to stick to, so the older protocol works behind a round-robin
+    too, confirmed by token (elicitation needs a session there)."""
+
+    async def yes(context: Any, params: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    replicas = fleet(str(tmp_path / "state.sqlite3"), 3, "--stateless-http")
+    proxy = RoundRobinProxy([f"http://127.0.0.1:{r.port}" for r in replicas])
+    number = api.numbers()[-1]
+    try:
+        async with Client(proxy.url, mode="legacy", elicitation_callback=yes) as client:
+            preview = await structured(client, "release_number", number_id=number["id"])
+            assert preview["status"] == "needs_confirmation"
+            done = await structured(
+                client,
+                "release_number",
+                number_id=number["id"],
+                confirmation_token=preview["confirmation_token"],
+            )
+    finally:
+        proxy.close()
+    assert done["status"] == "done" and api.writes(f"DELETE /numbers/{number['id']}") == 1
+    assert proxy.turn >= 3  # the requests really went round
