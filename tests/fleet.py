@@ -66,12 +66,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 class RedisServer:
     """A real redis-server on a free loopback port, persisting to a temporary folder (append-only file),
-    so a stop and start keep what it held, as a production Redis would."""
+    so a stop and start keep what it held, as a production Redis would. `fsync`: Redis's appendfsync,
+    "always" (every write on disk before it is answered) or "everysec" (its default with AOF)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, fsync: str = "always") -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed: apt-get install -y redis-server (.ci/run does)"
-        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.binary, self.folder, self.port, self.fsync = binary, folder, free_port(), fsync
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -93,7 +94,7 @@ class RedisServer:
                 "--appendonly",
                 "yes",
                 "--appendfsync",
-                "always",
+                self.fsync,
                 "--protected-mode",
                 "yes",
             ],
@@ -115,10 +116,10 @@ class RedisServer:
 
 
 @contextmanager
-def running_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    folder = tmp_path / "redis"
+def running_redis(tmp_path: Path, fsync: str = "always") -> Iterator[RedisServer]:
+    folder = tmp_path / f"redis-{fsync}"
     folder.mkdir()
-    server = RedisServer(folder)
+    server = RedisServer(folder, fsync)
     server.start()
     try:
         yield server
