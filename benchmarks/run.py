@@ -125,12 +125,7 @@ def background(
         wait_for(ready_url, process)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        fleet.stop(process)
 
 
 @contextlib.contextmanager

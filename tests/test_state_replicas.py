@@ -53,6 +53,12 @@ async def structured(client: Client, tool: str, **arguments: Any) -> dict[str, A
     return result.structured_content
 
 
+async def preview_on(replica: Replica, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The first call of a guarded tool, on one replica: its preview and token."""
+    async with Client(replica.url) as client:
+        return await structured(client, tool, **arguments)
+
+
 async def error_of(client: Client, tool: str, **arguments: Any) -> str:
     result = await client.call_tool(tool, arguments)
     assert result.is_error, result.structured_content
@@ -87,8 +93,7 @@ async def test_a_token_minted_on_one_replica_acts_once_however_many_replicas_rac
 ) -> None:
     replicas = fleet(redis_server.url)
     number = api.numbers()[-1]
-    async with Client(replicas[0].url) as first:
-        preview = await structured(first, "release_number", number_id=number["id"])
+    preview = await preview_on(replicas[0], "release_number", number_id=number["id"])
     arguments = {"number_id": number["id"], "confirmation_token": preview["confirmation_token"]}
     outcomes = await redeem_everywhere(replicas, "release_number", arguments)
     assert sorted(outcomes) == ["done", "error", "error"]
@@ -160,8 +165,7 @@ async def test_a_replica_killed_mid_confirmation_leaves_its_token_redeemable_els
 ) -> None:
     doomed, survivor = fleet(redis_server.url, 2)
     number = api.numbers()[-3]
-    async with Client(doomed.url) as client:
-        preview = await structured(client, "release_number", number_id=number["id"])
+    preview = await preview_on(doomed, "release_number", number_id=number["id"])
     doomed.kill()
     async with Client(survivor.url) as client:
         done = await structured(
@@ -175,8 +179,7 @@ async def test_with_redis_stopped_guarded_writes_are_refused_reads_work_and_it_r
 ) -> None:
     first, second = fleet(redis_server.url, 2)
     number = api.numbers()[-4]
-    async with Client(first.url) as client:
-        preview = await structured(client, "release_number", number_id=number["id"])
+    preview = await preview_on(first, "release_number", number_id=number["id"])
     confirm = {"number_id": number["id"], "confirmation_token": preview["confirmation_token"]}
     redis_server.stop()
     async with Client(second.url) as client:

@@ -15,17 +15,10 @@ import pytest
 from cs_mcp.errors import ConfigError
 from cs_mcp.state import SQLiteStore, Store, StoreUnavailable, open_store
 from cs_mcp.state.redis_store import RedisStore
+from tests.fake_time import FakeTime
 from tests.fleet import free_port, running_redis
 
 pytestmark = pytest.mark.anyio
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["memory", "file", "redis"])
@@ -88,8 +81,8 @@ async def test_a_secret_is_made_once_and_shared(store: Store) -> None:
 
 
 def test_sqlite_lifetimes_survive_neither_a_clock_stepped_back_nor_a_reboot(tmp_path: Path) -> None:
-    wall, monotonic = Clock(1_800_000_000.0), Clock(5_000.0)
-    store = SQLiteStore(tmp_path / "state.sqlite3", wall=wall, monotonic=monotonic)
+    wall, monotonic = FakeTime(1_800_000_000.0), FakeTime(5_000.0)
+    store = SQLiteStore(tmp_path / "state.sqlite3", wall=wall.clock, monotonic=monotonic.clock)
 
     async def check() -> None:
         await store.put("token:a", "x", 300, linger=300)
