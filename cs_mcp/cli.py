@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         help="call one tool in-process and print its result",
         epilog=f"exit status: 0 done, {TOOL_ERROR} tool error, 2 bad configuration, {NOT_DONE} nothing done "
         "(declined, or needs a confirmation no terminal could give). On a terminal, a tool that needs "
-        "confirmation shows its preview and asks you.",
+        "confirmation shows its preview and asks you; without one it prints the command that confirms it.",
     )
     add_options(call, "call")
     call.add_argument("tool")
@@ -217,7 +217,7 @@ def _call(args: argparse.Namespace, settings: Settings, argv: Sequence[str]) -> 
     if token is None:
         return TOOL_ERROR if result.is_error else 0
     if consent is None:
-        _explain_unredeemable(argv, token)
+        _explain_how_to_confirm(argv, token, settings)
     return NOT_DONE
 
 
@@ -231,14 +231,24 @@ def _print_result(result: CallToolResult, *, as_json: bool) -> None:
         print(text_of(result))
 
 
-def _explain_unredeemable(argv: Sequence[str], token: str) -> None:
-    """No terminal to ask on: say how the action would be confirmed, and plainly that it can't be yet."""
+def _explain_how_to_confirm(argv: Sequence[str], token: str, settings: Settings) -> None:
+    """No terminal to ask on: the command that confirms the action, for once the user has agreed. The
+    token is in the state store, so that later process can redeem it, unless the store is this
+    process's memory."""
+    from cs_mcp.guardrails import TOKEN_TTL_SECONDS
+    from cs_mcp.state import MEMORY
+
     command = shlex.join(["cs-mcp", *argv, f"confirmation_token={token}"])
+    if settings.state == MEMORY:
+        print(
+            f"cs-mcp: nothing was done. The token lived in this process's memory (--state {MEMORY}), which has "
+            "ended, so no later command can redeem it. Run the command on a terminal, where cs-mcp asks you "
+            "directly, or leave --state at its default (a file in your data folder).",
+            file=sys.stderr,
+        )
+        return
     print(
-        f"cs-mcp: nothing was done. The command that confirms it is:\n  {command}\n"
-        "cs-mcp: but that later call cannot redeem this token yet: tokens live in the memory of the "
-        "process that issued them, and this one has ended. To confirm from the command line, run the "
-        "command on a terminal, where cs-mcp asks you directly; an agent or MCP client should call the "
-        "tool twice within one session of `cs-mcp serve`.",
+        "cs-mcp: nothing was done. Show the preview to the user; only if they agree, confirm it within "
+        f"{TOKEN_TTL_SECONDS // 60} minutes (once, with the same arguments) with:\n  {command}",
         file=sys.stderr,
     )

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
 from cs_mcp.spec import ALWAYS, TOOLSETS, ConfirmMode, Role, ToolSpec
+from cs_mcp.state.location import USER_DATA_FOLDER, parse_location
+from cs_mcp.state.sqlite_store import MEMORY
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api/v1"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -256,6 +258,16 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "state",
+        "where the guardrails keep tokens and cap counts: a SQLite file (shared by this user's processes, "
+        "kept across restarts), :memory: (this process only), or redis://host:port/db (shared by replicas)",
+        API_COMMANDS,
+        env="CS_MCP_STATE",
+        default=USER_DATA_FOLDER,
+        parse=parse_location,
+        metavar="PATH|redis://...",
+    ),
+    Option(
         "transport",
         "serve MCP over stdio or Streamable HTTP",
         SERVE,
@@ -274,6 +286,14 @@ OPTIONS: tuple[Option, ...] = (
         parse=_http_token,
         secret=True,
         metavar="TOKEN",
+    ),
+    Option(
+        "stateless_http",
+        "serve HTTP without MCP sessions, so any replica answers any request of the 2025-11-25 era "
+        "(confirmation by token then; the 2026-07-28 era never has sessions)",
+        SERVE,
+        env="CS_MCP_STATELESS_HTTP",
+        switch=True,
     ),
     Option(
         "allowed_host",
@@ -392,6 +412,10 @@ class Settings:
     audit_log: Path | None = None
     caps: Caps = field(default_factory=Caps)
     http_token: Secret | None = None
+    # Settings built in code (tests, the demo, examples) keep guardrail state in this process unless
+    # told; the command line's default is the file in the user's data folder.
+    state: str = MEMORY
+    stateless_http: bool = False
 
     @classmethod
     def for_sandbox(cls, role: Role | str = Role.VIEWER, **overrides: object) -> Settings:
@@ -435,6 +459,8 @@ class Settings:
                 sms_per_hour=values["max_sms_per_hour"],
             ),
             "http_token": values.get("http_token"),
+            "state": values["state"],
+            "stateless_http": values.get("stateless_http", False),
         }
         if values["sandbox"]:
             return cls.for_sandbox(values["role"], **common)

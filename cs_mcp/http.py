@@ -131,6 +131,8 @@ def http_app(
 
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",
+        # Stateless: no session outlives a request, so a load balancer may send each to any replica.
+        stateless_http=settings.stateless_http,
         transport_security=security_for(host, extra_hosts),
         host=host,
         session_idle_timeout=limits.session_idle_timeout,

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel
 
@@ -178,6 +179,7 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
+        request_state_security=RequestStateSecurity(codec=guardrails.request_state_codec),
     )
     register_resources(server, runner)
     register_prompts(server)

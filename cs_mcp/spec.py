@@ -99,10 +99,9 @@ class ListSpec:
 
 @dataclass(frozen=True)
 class CapRule:
-    """Which operator cap a tool's successful calls count against, and how much each call counts."""
+    """Which operator cap each of a tool's calls counts against (one slot a call)."""
 
     cap: str  # a field of config.Caps
-    per: str | None = None  # the argument whose length is the count (a list of recipients); else one
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ with `sandbox.state` and count what reached the API in `sandbox.requests`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,11 @@ from cs_mcp.server import build_server
 
 if TYPE_CHECKING:
     from cs_mcp.sandbox import Sandbox
+
+
+# Servers the tests start (in process or as subprocesses) keep guardrail state in memory unless a test
+# names a store: never in the user's real data folder.
+os.environ.setdefault("CS_MCP_STATE", ":memory:")
 
 
 async def no_sleep(_seconds: float) -> None:

@@ -1,5 +1,5 @@
-"""`cs-mcp call` finishes what it starts: on a terminal it asks the person; without one it says plainly
-that the token it prints cannot be redeemed by a later process (tokens live in one process's memory)."""
+"""`cs-mcp call` finishes what it starts: on a terminal it asks the person; without one it prints the
+token and the command that confirms it, which a later process can run (tokens live in the state store)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import anyio
 import pytest
@@ -21,6 +22,14 @@ from cs_mcp.inprocess import call_tool, call_with_consent, pending_token
 
 MANAGER = ("--sandbox", "--role", "manager")
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.fixture(autouse=True)
+def state_of_this_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's commands share one state file of their own (caps and tokens never leak between tests)."""
+    state = tmp_path / "state.sqlite3"
+    monkeypatch.setitem(CLEAN_ENV, "CS_MCP_STATE", str(state))
+    return state
 
 
 def number_for_sale() -> str:
@@ -112,21 +121,43 @@ def test_ctrl_c_at_the_question_ends_the_command_and_does_nothing() -> None:
     assert "done" not in stdout
 
 
-def test_without_a_terminal_it_prints_the_token_the_command_and_the_truth() -> None:
+def token_of(done: subprocess.CompletedProcess[str]) -> str:
+    return next(
+        line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("confirmation_token")
+    )
+
+
+def test_without_a_terminal_the_printed_command_confirms_in_a_later_process() -> None:
     number = number_for_sale()
     done = run_without_terminal("call", "purchase_number", f"phone_number={number}", *MANAGER)
     assert done.returncode == NOT_DONE, done.stderr
     assert "status: needs_confirmation" in done.stdout
-    token = next(
-        line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("confirmation_token")
-    )
-    command = f"cs-mcp call purchase_number phone_number={number} --sandbox --role manager confirmation_token={token}"
-    assert command in done.stderr
-    assert "cannot redeem this token" in done.stderr
-    # And that is the truth: the printed command, run as a later process, is refused and buys nothing.
+    command = f"cs-mcp call purchase_number phone_number={number} --sandbox --role manager confirmation_token={token_of(done)}"
+    assert command in done.stderr and "within 5 minutes" in done.stderr
+    # The printed command, run as a later process, redeems the token; once.
     later = run_without_terminal(*command.split()[1:])
-    assert later.returncode == 1
-    assert "confirmation_token is not valid" in later.stdout
+    assert later.returncode == 0, (later.stdout, later.stderr)
+    assert "status: done" in later.stdout and number in later.stdout
+    again = run_without_terminal(*command.split()[1:])
+    assert again.returncode == 1 and "confirmation_token is not valid" in again.stdout
+
+
+def test_without_a_terminal_and_a_memory_store_it_says_no_later_command_can_confirm() -> None:
+    number = number_for_sale()
+    done = run_without_terminal(
+        "call", "purchase_number", f"phone_number={number}", *MANAGER, "--state", ":memory:"
+    )
+    assert done.returncode == NOT_DONE and "no later command can redeem it" in done.stderr
+    later = run_without_terminal(
+        "call",
+        "purchase_number",
+        f"phone_number={number}",
+        *MANAGER,
+        "--state",
+        ":memory:",
+        f"confirmation_token={token_of(done)}",
+    )
+    assert later.returncode == 1 and "confirmation_token is not valid" in later.stdout
 
 
 def test_without_a_terminal_json_output_stays_pure_json() -> None:

@@ -185,6 +185,8 @@ SAMPLES = {
     "audit_log": Sample("/tmp/audit.jsonl", Path("/tmp/audit.jsonl"), None),
     "max_purchases_per_day": Sample("0", 0, 3, "-1"),
     "max_sms_per_hour": Sample("7", 7, 30, "many"),
+    "state": Sample("/tmp/cs-state.sqlite3", "/tmp/cs-state.sqlite3", "the user's data folder", "ftp://x/0"),
+    "stateless_http": SWITCH,
     "transport": Sample("http", "http", "stdio", "tcp"),
     "host": Sample("0.0.0.0", "0.0.0.0", "127.0.0.1"),
     "port": Sample("8123", 8123, None, "99999"),  # the default differs by command: see below
@@ -267,7 +269,7 @@ def test_help_shows_each_option_with_its_env_and_default(
             assert f"default {option.shown_default})" in shown
 
 
-# SPEC.md's "Options common to serve, tools, call", row by row (minus --state, --hosted and
+# SPEC.md's "Options common to serve, tools, call", row by row (minus --hosted and
 # `--confirm url`, which later issues add): (flag, env, default shown).
 SPEC_ROWS = [
     (None, "CALLSCALER_API_KEY", None),
@@ -280,6 +282,7 @@ SPEC_ROWS = [
     ("--sandbox-scale", "CS_MCP_SANDBOX_SCALE", "1"),
     ("--http-token", "CS_MCP_HTTP_TOKEN", None),
     ("--confirm", "CS_MCP_CONFIRM", "auto"),
+    ("--state", "CS_MCP_STATE", "the user's data folder"),
 ]
 
 

@@ -61,12 +61,12 @@ class WriteActor:
         """The write's result, and whether it was found by reconciliation (its answer was lost)."""
         spec, functions = call.spec, call.spec.functions
         snapshot = await functions.snapshot(call, params) if functions.snapshot else None
-        reservation = self.caps.reserve(spec.cap, params)
+        reservation = await self.caps.reserve(spec.cap)
         try:
             if call.audit is not None:
                 call.audit.started()  # fails closed: no line, no write
         except GuardrailError:
-            reservation.release()
+            await reservation.release()
             raise
         try:
             return await spec.handler(call, params), False
@@ -74,7 +74,7 @@ class WriteActor:
             lost: BaseException = exc
         except (CallScalerError, GuardrailError, ToolError, QueryError):
             # Refused by the API before acting, never sent, or refused by the handler's own checks.
-            reservation.release()
+            await reservation.release()
             raise
         except Exception as exc:  # an answer we could not read, or a bug after sending: may have happened
             logger.warning("%s: outcome unknown after %s", spec.name, type(exc).__name__, exc_info=exc)

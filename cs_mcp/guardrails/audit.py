@@ -1,4 +1,6 @@
 """The audit log: one JSON line per write tool call, `started` before the API acts, then the outcome.
+Each line names the principal (a keyed hash of the API key, narrowed to the MCP session where there is
+one) and the replica (host name and pid), so the logs of several replicas can be merged.
 
 Fail closed: when a log is configured and the `started` line cannot be written (disk full, folder gone),
 the write is not sent. Outcome lines that fail are reported on stderr; the action already happened.
@@ -10,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +32,11 @@ MAX_LOGGED_CHARS = 500
 
 def stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def replica() -> str:
+    """Which process wrote a line (host name and pid): replicas may share one log, or have theirs merged."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class AuditUnavailable(GuardrailError):
@@ -124,6 +132,7 @@ class AuditRecord:
             "tool": self.tool,
             "arguments": loggable(self.arguments),
             "principal": self.principal,
+            "replica": replica(),
             "confirmation": self.confirmation,
             "outcome": outcome,
         }

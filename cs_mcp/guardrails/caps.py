@@ -1,21 +1,26 @@
 """Operator caps on actions that cost money or reach people, counted over rolling windows.
 
 Which tool counts against which cap is declared on its spec (`cap = {...}` in tool_specs); the caps'
-sizes are settings (`config.Caps`). A slot is reserved before the request is sent, so parallel calls
-cannot overshoot; it is given back only when the API provably refused the write.
+sizes are settings (`config.Caps`). Slots are counted in the state store, per API key, so every
+process and replica sharing the store shares one count, and a restart does not reset it. A slot is
+reserved before the request is sent, in one atomic step of the store (check and count together), so
+parallel calls cannot overshoot; it is given back only when the API provably refused the write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from pydantic import BaseModel
 
 from cs_mcp.config import Caps
 from cs_mcp.guardrails.audit import stamp
 from cs_mcp.guardrails.preview import GuardrailError
 from cs_mcp.spec import CapRule
+from cs_mcp.state import Store, StoreUnavailable
+
+logger = logging.getLogger("cs_mcp.guardrails")
 
 
 @dataclass(frozen=True)
@@ -36,64 +41,71 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-def count_of(rule: CapRule, params: BaseModel) -> int:
-    """How much one call counts: the length of its `per` argument where that is a list, else one."""
-    value = getattr(params, rule.per, None) if rule.per else None
-    return len(value) if isinstance(value, list | tuple) else 1
-
-
 class Reservation:
     """Slots taken for one call; `release` gives them back (only when the write provably did not happen)."""
 
-    def __init__(self, stamps: list[float], mine: list[float]) -> None:
-        self._stamps, self._mine = stamps, mine
+    def __init__(self, store: Store | None = None, key: str = "", ids: Sequence[str] = ()) -> None:
+        self._store, self._key, self._ids = store, key, tuple(ids)
 
-    def release(self) -> None:
-        for moment in self._mine:
-            if moment in self._stamps:
-                self._stamps.remove(moment)
-        self._mine = []
+    async def release(self) -> None:
+        if self._store is None or not self._ids:
+            return
+        try:
+            await self._store.release(self._key, self._ids)
+        except StoreUnavailable as exc:  # the slot stays counted: a cap errs towards fewer acts
+            logger.warning("could not give back a cap slot: %s", exc)
+        self._ids = ()
 
 
 class CapLedger:
-    """The acts counted against each cap in this process."""
+    """The acts counted against each cap, for one API key (`scope`), in the state store."""
 
-    def __init__(self, caps: Caps, clock: Callable[[], float]) -> None:
+    def __init__(self, caps: Caps, clock: Callable[[], float], store: Store, scope: str) -> None:
         self.caps = caps
         self.clock = clock
-        self._acts: dict[str, list[float]] = {}
+        self.store = store
+        self.scope = scope
 
     def limit(self, rule: CapRule) -> int:
         return int(getattr(self.caps, rule.cap))
 
-    def refusal(self, rule: CapRule, params: BaseModel) -> str | None:
-        """Why this call would go over its cap, or None."""
-        window = WINDOWS[rule.cap]
-        count, limit, now = count_of(rule, params), self.limit(rule), self.clock()
-        stamps = self._acts.setdefault(rule.cap, [])
-        stamps[:] = sorted(s for s in stamps if s > now - window.seconds)
-        if len(stamps) + count <= limit:
-            return None
-        if count > limit:
-            reset = "it never resets for this request: it is larger than the cap"
+    def _key(self, rule: CapRule) -> str:
+        return f"cap:{self.scope}:{rule.cap}"
+
+    def _over(self, rule: CapRule, used: Sequence[float], now: float) -> GuardrailError:
+        """The refusal of one more act when the window holds `used` (oldest first)."""
+        window, limit = WINDOWS[rule.cap], self.limit(rule)
+        if limit == 0:
+            reset = "none are allowed"
         else:
-            frees_at = stamps[len(stamps) + count - limit - 1] + window.seconds
+            frees_at = used[len(used) - limit] + window.seconds
             reset = f"the next is allowed at {stamp(frees_at)} (in {_duration(frees_at - now)})"
-        return (
-            f"Refused: the cap of {limit} {window.unit} is reached ({len(stamps)} used by this server); {reset}. "
+        return GuardrailError(
+            f"Refused: the cap of {limit} {window.unit} is reached ({len(used)} used with this API key); {reset}. "
             f"Nothing was done. (Operator option {window.option}.)"
         )
 
-    def check(self, rule: CapRule | None, params: BaseModel) -> None:
-        if rule is not None and (refusal := self.refusal(rule, params)):
-            raise GuardrailError(refusal)
-
-    def reserve(self, rule: CapRule | None, params: BaseModel) -> Reservation:
-        """Check and count in one step (no await in between), before the request is sent."""
+    async def check(self, rule: CapRule | None) -> None:
+        """Refuse now if one more call would go over its cap (before a preview is offered)."""
         if rule is None:
-            return Reservation([], [])
-        self.check(rule, params)
-        stamps = self._acts.setdefault(rule.cap, [])
-        mine = [self.clock()] * count_of(rule, params)
-        stamps.extend(mine)
-        return Reservation(stamps, mine)
+            return
+        now = self.clock()
+        used = await self.store.used(self._key(rule), now=now, window=WINDOWS[rule.cap].seconds)
+        if len(used) + 1 > self.limit(rule):
+            raise self._over(rule, used, now)
+
+    async def reserve(self, rule: CapRule | None) -> Reservation:
+        """Check and count one slot in one atomic step of the store, before the request is sent."""
+        if rule is None:
+            return Reservation()
+        now = self.clock()
+        slots = await self.store.reserve(
+            self._key(rule),
+            now=now,
+            window=WINDOWS[rule.cap].seconds,
+            limit=self.limit(rule),
+            ids=[secrets.token_hex(8)],
+        )
+        if not slots.granted:
+            raise self._over(rule, slots.used, now)
+        return Reservation(self.store, self._key(rule), slots.ids)

@@ -15,10 +15,16 @@ How a guarded tool is confirmed (`Guardrails.confirmation_for`):
 
 Either way, before acting the preview is computed again: if the target changed since the user saw
 it, nothing happens. Then `acting.WriteActor` sends the write once.
+
+Tokens, tickets and cap slots live in the state store (`cs_mcp.state`), so any process or replica
+sharing it can finish a confirmation another started. When the store cannot be reached, every write
+that needs a confirmation or a cap is refused before anything is sent; reads never touch it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +44,8 @@ from cs_mcp.guardrails.caps import CapLedger
 from cs_mcp.guardrails.preview import TOKEN_ARGUMENT, Approve, Confirmable, GuardrailError, Preview
 from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS, PendingConfirmations, fingerprint, preview_fingerprint
 from cs_mcp.spec import ConfirmMode, ToolSpec
+from cs_mcp.state import Store, StoreUnavailable, open_store
+from cs_mcp.state.request_state import StoreKeyCodec
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -55,6 +63,8 @@ DESCRIPTIONS = {
     "confirmation_token to pass back, same arguments, once they agree.",
 }
 ROUTING_PREFIX = "Sending calls to a new outside number, or moving numbers that take calls, "
+# Principals are keyed hashes of the API key: the same on every replica, never the key itself.
+PRINCIPAL_SALT = b"cs-mcp principal v1"
 
 
 @dataclass
@@ -71,6 +81,14 @@ def arguments_of(params: BaseModel) -> str:
     return fingerprint(params.model_dump(mode="json", exclude={TOKEN_ARGUMENT}))
 
 
+def store_refusal(tool: str, exc: StoreUnavailable) -> GuardrailError:
+    return GuardrailError(
+        f"Refused: {tool} needs the guardrail state store to check its confirmation and caps, and "
+        f"{exc.where} cannot be used ({exc.reason}). Nothing was sent. Reads still work; ask the operator "
+        "to bring the store back, then call again."
+    )
+
+
 def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
     """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
     try:
@@ -82,10 +100,11 @@ def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
 
 
 class Guardrails:
-    """Confirmation, caps and audit for one server process.
+    """Confirmation, caps and audit for one server, over the state store `settings.state` names.
 
-    `clock` is wall time (cap windows and the times messages show); `monotonic` times token lifetimes;
-    `sleep` waits before a reconciliation's second look (tests pass their own)."""
+    `clock` is wall time (cap windows and the times messages show); `clock` and `monotonic` time the
+    lifetimes of a SQLite store's entries (Redis keeps its own time); `sleep` waits before a
+    reconciliation's second look; `store` replaces the one `settings.state` names (tests)."""
 
     def __init__(
         self,
@@ -94,14 +113,18 @@ class Guardrails:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
-        self.pending = PendingConfirmations(monotonic)
-        self.caps = CapLedger(settings.caps, clock)
+        self.store = store or open_store(settings.state, wall=clock, monotonic=monotonic)
+        key = settings.api_key.reveal().encode()
+        self._key_principal = hmac.new(PRINCIPAL_SALT, key, hashlib.sha256).hexdigest()[:16]
+        self.pending = PendingConfirmations(self.store)
+        self.caps = CapLedger(settings.caps, clock, self.store, self._key_principal)
         self.actor = WriteActor(self.caps, sleep)
-        self._latest_ticket: dict[tuple[str, str, str], str] = {}
-        self._key_principal = fingerprint(settings.api_key.reveal())[:16]
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
+        # The 2026-07-28 era's requestState sealed under a key every replica sharing the store holds.
+        self.request_state_codec = StoreKeyCodec(self.store)
 
     @staticmethod
     def output_model(result_model: type[BaseModel]) -> type[Confirmable[Any]]:
@@ -162,8 +185,17 @@ class Guardrails:
                 return Prepared(how=prepared.how)  # the body reports the arguments' problems
             prepared.preview = await self._preview(call, params)
             if prepared.preview.required:
-                self.caps.check(call.spec.cap, params)
-                prepared.ticket = self._ticket_for(call, arguments_of(params), prepared.preview)
+                await self.caps.check(call.spec.cap)
+                resuming = call.ctx is not None and bool(call.ctx.input_responses or call.ctx.request_state)
+                prepared.ticket = await self.pending.ticket(
+                    call.spec.name,
+                    arguments_of(params),
+                    self.principal_for(call.ctx),
+                    prepared.preview,
+                    resuming=resuming,
+                )
+        except StoreUnavailable as exc:
+            prepared.error = store_refusal(call.spec.name, exc)
         except Exception as exc:
             prepared.error = exc
         return prepared
@@ -179,20 +211,6 @@ class Guardrails:
             Approve,
         )
 
-    def _ticket_for(self, call: ToolCall, arguments: str, preview: Preview) -> str:
-        """The ticket the question names. A later round of the same call (2026-07-28) must ask the very
-        same question, so it reuses the still-pending ticket; a first round always gets a new one."""
-        principal = self.principal_for(call.ctx)
-        key = (principal, call.spec.name, arguments)
-        resuming = call.ctx is not None and (call.ctx.input_responses or call.ctx.request_state)
-        ticket = self._latest_ticket.get(key)
-        pending = self.pending.peek(ticket) if ticket and resuming else None
-        if pending is None or pending.preview != preview_fingerprint(preview):
-            ticket = self.pending.issue(call.spec.name, arguments, principal, preview)
-            self._latest_ticket[key] = ticket
-        assert ticket is not None
-        return ticket
-
     # -- a write, through confirmation where the tool needs it
 
     async def write(
@@ -203,6 +221,18 @@ class Guardrails:
         consent: ElicitationResult[Approve] | None = None,
     ) -> BaseModel:
         """Run a write tool: unguarded writes act at once; guarded ones answer a `Confirmable`."""
+        try:
+            return await self._write(call, params, prepared, consent)
+        except StoreUnavailable as exc:
+            raise store_refusal(call.spec.name, exc) from None
+
+    async def _write(
+        self,
+        call: ToolCall,
+        params: BaseModel,
+        prepared: Prepared | None,
+        consent: ElicitationResult[Approve] | None,
+    ) -> BaseModel:
         if not call.spec.guarded:
             result, _ = await self.actor.act(call, params)
             return result
@@ -246,7 +276,7 @@ class Guardrails:
             and consent.data.agreed
         )
         if not agreed:
-            self.pending.discard(prepared.ticket)
+            await self.pending.discard(prepared.ticket)
             action = getattr(consent, "action", None)
             verb = (
                 "cancelled"
@@ -260,7 +290,7 @@ class Guardrails:
                 preview=prepared.preview,
                 message=f"The user {verb}: nothing was done. Don't retry unless the user asks for it again.",
             )
-        pending = self.pending.redeem(
+        pending = await self.pending.redeem(
             prepared.ticket, call.spec.name, arguments_of(params), self.principal_for(call.ctx)
         )
         preview = await self._preview(call, params)
@@ -279,13 +309,13 @@ class Guardrails:
             preview = await self._preview(call, params)
             if not preview.required:
                 return await self._act(call, params, preview)
-            self.caps.check(call.spec.cap, params)
-            return self._needs_confirmation(call, arguments, principal, preview)
+            await self.caps.check(call.spec.cap)
+            return await self._needs_confirmation(call, arguments, principal, preview)
         # Redeemed before anything else: a bad token costs no API request, and a good one is gone at once.
-        pending = self.pending.redeem(token, call.spec.name, arguments, principal)
+        pending = await self.pending.redeem(token, call.spec.name, arguments, principal)
         preview = await self._preview(call, params)
         if pending.preview != preview_fingerprint(preview):
-            answer = self._needs_confirmation(call, arguments, principal, preview)
+            answer = await self._needs_confirmation(call, arguments, principal, preview)
             answer.message = (
                 "The target changed since the preview; nothing was done. Show this new preview to the user."
             )
@@ -305,10 +335,10 @@ class Guardrails:
             status="done", preview=preview, result=result, message=message
         )
 
-    def _needs_confirmation(
+    async def _needs_confirmation(
         self, call: ToolCall, arguments: str, principal: str, preview: Preview
     ) -> Confirmable[Any]:
-        token = self.pending.issue(call.spec.name, arguments, principal, preview)
+        token = await self.pending.issue(call.spec.name, arguments, principal, preview)
         return Confirmable[Any](
             status="needs_confirmation",
             preview=preview,

@@ -1,18 +1,22 @@
 """Pending confirmations: single-use tokens (and elicitation tickets) bound to a tool, its exact
-arguments, the principal and the preview the user saw. Lifetimes run on a monotonic clock, so a wall
-clock stepped back cannot stretch them."""
+arguments, the principal and the preview the user saw.
+
+They live in the state store, so any process or replica sharing it can redeem them, exactly once
+(the store's atomic `take`). Lifetimes are the store's: Redis's expiry, or SQLite's deadlines on the
+machine's clocks, so a wall clock stepped back cannot stretch them. Store keys are hashes of the
+tokens: whoever reads the store cannot redeem what it holds.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from cs_mcp.guardrails.preview import GuardrailError, Preview
+from cs_mcp.state import Store
 
 TOKEN_TTL_SECONDS = 300
 
@@ -25,63 +29,79 @@ def preview_fingerprint(preview: Preview) -> str:
     return fingerprint(preview.model_dump())
 
 
+def _key(kind: str, token: str) -> str:
+    """`token:...` (the pending confirmation) or `spent:...` (why a misused one was spent)."""
+    return f"{kind}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
 @dataclass
 class Pending:
     tool: str
     arguments: str
     principal: str
     preview: str
-    expires_at: float
 
 
 class PendingConfirmations:
     """Tokens issued and not yet redeemed, and, for a clear message, those spent by a mismatched call."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._pending: dict[str, Pending] = {}
-        self._spent: dict[str, tuple[str, float]] = {}  # token -> (why it was spent, until when to remember)
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def _expire(self) -> None:
-        now = self.clock()
-        self._pending = {k: v for k, v in self._pending.items() if v.expires_at > now}
-        self._spent = {k: v for k, v in self._spent.items() if v[1] > now}
-
-    def issue(self, tool: str, arguments: str, principal: str, preview: Preview) -> str:
-        self._expire()
+    async def issue(self, tool: str, arguments: str, principal: str, preview: Preview) -> str:
         token = secrets.token_urlsafe(18)
-        self._pending[token] = Pending(
-            tool, arguments, principal, preview_fingerprint(preview), self.clock() + TOKEN_TTL_SECONDS
+        pending = Pending(tool, arguments, principal, preview_fingerprint(preview))
+        # Kept one more lifetime past expiry, only so that a late use is told "expired", not "unknown".
+        await self.store.put(
+            _key("token", token), json.dumps(asdict(pending)), TOKEN_TTL_SECONDS, linger=TOKEN_TTL_SECONDS
         )
         return token
 
-    def peek(self, token: str) -> Pending | None:
-        pending = self._pending.get(token)
-        return pending if pending is not None and pending.expires_at > self.clock() else None
+    async def peek(self, token: str) -> Pending | None:
+        found = await self.store.get(_key("token", token))
+        return Pending(**json.loads(found)) if found else None
 
-    def discard(self, token: str) -> None:
-        self._pending.pop(token, None)
+    async def discard(self, token: str) -> None:
+        await self.store.delete(_key("token", token))
 
-    def redeem(self, token: str, tool: str, arguments: str, principal: str) -> Pending:
+    async def ticket(
+        self, tool: str, arguments: str, principal: str, preview: Preview, *, resuming: bool
+    ) -> str:
+        """The ticket an elicitation question names. A later round of the same call (2026-07-28), on
+        whichever replica, must ask the very same question, so it reuses the still-pending ticket for
+        the same preview; a first round always gets a new one."""
+        latest = f"latest:{principal}:{fingerprint([tool, arguments])[:32]}"
+        if resuming:
+            ticket = await self.store.get(latest)
+            pending = await self.peek(ticket) if ticket else None
+            if ticket and pending is not None and pending.preview == preview_fingerprint(preview):
+                return ticket
+        ticket = await self.issue(tool, arguments, principal, preview)
+        await self.store.put(latest, ticket, TOKEN_TTL_SECONDS)
+        return ticket
+
+    async def redeem(self, token: str, tool: str, arguments: str, principal: str) -> Pending:
         """The pending confirmation `token` stands for, removed at once: a token confirms one call, however
-        many arrive together, and a misused one is spent too (so it can't be probed)."""
-        pending = self._pending.pop(token, None)
-        if pending is None:
-            spent = self._spent.get(token)
+        many arrive together on however many replicas, and a misused one is spent too (so it can't be
+        probed)."""
+        taken = await self.store.take(_key("token", token))
+        if taken is None:
+            spent = await self.store.get(_key("spent", token))
             if spent is not None:
                 raise GuardrailError(
-                    f"This confirmation_token was spent by an earlier call {spent[0]}. Nothing was done. "
+                    f"This confirmation_token was spent by an earlier call {spent}. Nothing was done. "
                     "Call again without it to get a fresh preview and show it to the user."
                 )
             raise GuardrailError(
                 "confirmation_token is not valid (unknown, already used, or made up). Nothing was done. "
                 "Call again without it to get a fresh preview and show it to the user."
             )
-        if pending.expires_at <= self.clock():
+        if taken.expired:
             raise GuardrailError(
                 f"confirmation_token has expired ({TOKEN_TTL_SECONDS // 60} minutes). Nothing was done. "
                 "Call again without it for a fresh preview."
             )
+        pending = Pending(**json.loads(taken.value))
         mismatch = None
         if pending.principal != principal:
             mismatch = (
@@ -102,6 +122,6 @@ class PendingConfirmations:
                 "exactly what the user saw, or call again without a token for a new preview.",
             )
         if mismatch is not None:
-            self._spent[token] = (mismatch[0], pending.expires_at)
+            await self.store.put(_key("spent", token), mismatch[0], TOKEN_TTL_SECONDS)
             raise GuardrailError(mismatch[1])
         return pending
