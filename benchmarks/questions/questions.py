@@ -42,6 +42,16 @@ def window(span: when.Window, since: str = "since", before: str = "before") -> d
     return {since: span[0], before: span[1]}
 
 
+def periods(metric: str, first: when.Window, second: when.Window, **filters: str) -> dict[str, str]:
+    """compare_periods' arguments: a metric over two windows, with list_calls' filters."""
+    return {
+        "metric": metric,
+        **window(first, "first_since", "first_before"),
+        **window(second, "second_since", "second_before"),
+        **filters,
+    }
+
+
 # --- Reading results --------------------------------------------------------------------------------
 
 
@@ -536,57 +546,28 @@ QUESTIONS: tuple[Question, ...] = (
         "calls_month_to_date_vs_last",
         "compare",
         "How do this month's calls so far compare with the same days of last month?",
-        (
-            "compare_periods",
-            {
-                "metric": "calls",
-                **window(when.LAST_MONTH_SAME_DAYS, "first_since", "first_before"),
-                **window(when.THIS_MONTH, "second_since", "second_before"),
-            },
-        ),
+        ("compare_periods", periods("calls", when.LAST_MONTH_SAME_DAYS, when.THIS_MONTH)),
         extract=compared,
     ),
     ask(
         "answered_week_vs_previous",
         "compare",
         "Did we answer more calls in the last 7 days than in the 7 days before?",
-        (
-            "compare_periods",
-            {
-                "metric": "answered",
-                **window(when.PREVIOUS_7, "first_since", "first_before"),
-                **window(when.LAST_7, "second_since", "second_before"),
-            },
-        ),
+        ("compare_periods", periods("answered", when.PREVIOUS_7, when.LAST_7)),
         extract=compared,
     ),
     ask(
         "answer_rate_month_vs_last",
         "compare",
         "How does this month's answer rate compare with last month's?",
-        (
-            "compare_periods",
-            {
-                "metric": "answer_rate",
-                **window(when.LAST_MONTH, "first_since", "first_before"),
-                **window(when.THIS_MONTH, "second_since", "second_before"),
-            },
-        ),
+        ("compare_periods", periods("answer_rate", when.LAST_MONTH, when.THIS_MONTH)),
         extract=compared,
     ),
     ask(
         "google_qualified_30d_vs_previous",
         "compare",
         "Qualified calls from google: last 30 days against the 30 days before?",
-        (
-            "compare_periods",
-            {
-                "metric": "qualified",
-                "source": "google",
-                **window(when.PREVIOUS_30, "first_since", "first_before"),
-                **window(when.LAST_30, "second_since", "second_before"),
-            },
-        ),
+        ("compare_periods", periods("qualified", when.PREVIOUS_30, when.LAST_30, source="google")),
         extract=compared,
     ),
     # Call routes
