@@ -30,8 +30,9 @@ NumberType = Literal["local", "toll_free"]
 
 
 class NumberItem(ApiObject):
-    id: str
-    phone_number: str
+    # Every field optional: `fields=` may pick any of them, or none.
+    id: str | None = None
+    phone_number: str | None = None
     name: str | None = None
     status: str | None = None
     call_flow_name: str | None = None
