@@ -175,7 +175,7 @@ async def list_calls(call: ToolCall, params: ListCalls) -> Measured[CallPage]:
     total, summary = await _call_summary(call, filters)
     if params.sort not in (None, NEWEST_FIRST):
         return await _sorted_calls(call, params, summary)
-    grouping = await _call_groups(call, params, filters)
+    grouping, counted_how = await _call_groups(call, params, filters)
 
     # A smaller page is asked again from the same cursor, so next_cursor points right after what is shown.
     async def page_of(size: int) -> CallPage:
@@ -186,7 +186,7 @@ async def list_calls(call: ToolCall, params: ListCalls) -> Measured[CallPage]:
             items=[CallItem.model_validate(project(item, CallItem, params.fields, zone)) for item in shown],
             next_cursor=page.next_cursor if page else None,
             summary=summary,
-            note=page_note(shown, params, size),
+            note="; ".join(filter(None, [page_note(shown, params, size), counted_how])) or None,
             **grouped_fields(grouping, params, zone),
         )
 
@@ -197,15 +197,18 @@ async def _progress(call: ToolCall, done: int, pages: int) -> None:
     await call.progress(done, pages, f"read {done} of {pages} pages of calls")
 
 
-async def _call_groups(call: ToolCall, params: ListCalls, filters: dict[str, Any]) -> Grouping | None:
+async def _call_groups(
+    call: ToolCall, params: ListCalls, filters: dict[str, Any]
+) -> tuple[Grouping | None, str | None]:
+    """The groups asked for, and how they were counted when it was not by the Analytics API."""
     by, top = group_request(params)
     if not by:
-        return None
+        return None, None
     zone = call.settings.time_zone
     counted = await call_groups.count_calls(
         call.api.calls, filters, by, zone, lambda done, pages: _progress(call, done, pages)
     )
-    return dimensions.ranked(
+    grouping = dimensions.ranked(
         {key: tally.calls for key, tally in counted.groups.items()},
         {key: {"duration_seconds": tally.duration} for key, tally in counted.groups.items()},
         by,
@@ -213,6 +216,12 @@ async def _call_groups(call: ToolCall, params: ListCalls, filters: dict[str, Any
         counted.totals.calls,
         untrusted=dimensions.untrusted_dimensions(by, CallItem),
     )
+    how = (
+        f"groups counted from the {counted.calls_read} matching calls"
+        if counted.computed_from_calls
+        else None
+    )
+    return grouping, how
 
 
 async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, Any]) -> Measured[CallPage]:
