@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -42,7 +42,7 @@ API_GROUP = {
 TIME_DIMENSIONS = frozenset({"day", "week", "month", "hour", "weekday"})
 # get_call_analytics' short names for call fields; other dimensions are call fields or derived ones.
 CALL_FIELD = {"number": "tracking_number", "call_flow": "call_flow_name", "campaign": "utm_campaign"}
-METRICS = (
+Metric = Literal[
     "calls",
     "answered",
     "missed",
@@ -52,7 +52,8 @@ METRICS = (
     "qualified_rate",
     "avg_duration_answered",
     "avg_duration",
-)
+]
+METRICS: tuple[str, ...] = get_args(Metric)
 MAX_CALLS_READ = 100_000
 READ_SECONDS = 60
 Progress = Callable[[int, int], Awaitable[None]]  # (pages read, pages in all)

@@ -48,7 +48,9 @@ def tokens(result: Any) -> int:
     text = "".join(c.text for c in result.content if getattr(c, "text", None))
     return max(
         len(ENCODING.encode(text)),
-        len(ENCODING.encode(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False))),
+        len(
+            ENCODING.encode(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False))
+        ),
     )
 
 

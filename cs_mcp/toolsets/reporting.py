@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from cs_mcp import call_groups, handlers
 from cs_mcp.budget import Measured, fit_budget
+from cs_mcp.call_groups import Metric
 from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
@@ -34,17 +35,6 @@ Dimension = Literal[
     "campaign",
     "status",
     "direction",
-]
-Metric = Literal[
-    "calls",
-    "answered",
-    "missed",
-    "voicemail",
-    "qualified",
-    "answer_rate",
-    "qualified_rate",
-    "avg_duration_answered",
-    "avg_duration",
 ]
 _API_NAMES = {
     "tracking_number": "number",
