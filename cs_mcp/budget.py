@@ -1,14 +1,17 @@
 """Fitting a result into the output budget (`--max-output-tokens`), its size taken once.
 
-A result goes out as structuredContent (compact JSON) plus its text rendering. `measure` makes both and
-counts them exactly (o200k); what fits the budget is sent as measured, so no result is rendered or
-counted twice. A list that does not fit is built again at half the size until it does.
+A result goes out as structuredContent (compact JSON) plus its text rendering: two copies of the same
+facts, of which a client passes the model one (Claude Desktop, Claude Code and most others the text;
+some the structured copy instead). So the budget bounds each copy on its own: a result's size is the
+larger of the two, exactly counted (o200k), and the structured copy never halves what the text may
+show. What fits is sent as measured, so no result is rendered or counted twice. A list that does not
+fit is built again, smaller in proportion to how far over it was, until it fits.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -26,7 +29,8 @@ CHARS_PER_TOKEN = 3.0
 
 @dataclass(frozen=True)
 class Measured(Generic[ModelT]):
-    """A result as it is sent (structuredContent and text) and its o200k token count."""
+    """A result as it is sent (structuredContent and text) and its size: the o200k token count of the
+    larger copy."""
 
     model: ModelT
     structured: dict[str, Any]
@@ -39,38 +43,36 @@ def measure(model: ModelT) -> Measured[ModelT]:
     text = render(model)
     # As the transports write it: compact, UTF-8 (not \u-escaped).
     wire = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
-    return Measured(model, structured, text, count_tokens(wire) + count_tokens(text))
+    return Measured(model, structured, text, max(count_tokens(wire), count_tokens(text)))
 
 
-def _halvings(size: int) -> Iterator[int]:
-    """size, then half of it, down to 1 (or just `size` when it is 0 or 1)."""
-    yield size
-    while size > 1:
-        size //= 2
-        yield size
+def smaller(size: int, tokens: int, budget: int) -> int:
+    """The next size to try after `size` items came to `tokens`, over `budget`: in proportion, with
+    room for what does not shrink with the page (summary, groups), and always smaller."""
+    return max(0, min(size - 1, int(size * budget / tokens * 0.9)))
 
 
 def fit(budget: int, size: int, build: Callable[[int], ModelT]) -> Measured[ModelT]:
-    """`build(size)` measured, with size halved until it fits the budget (or is down to one)."""
-    for attempt in _halvings(size):
-        measured = measure(build(attempt))
-        if measured.tokens <= budget:
-            break
+    """`build(size)` measured, with size shrunk until it fits the budget (or is down to one)."""
+    measured = measure(build(size))
+    while measured.tokens > budget and size > 1:
+        size = max(1, smaller(size, measured.tokens, budget))
+        measured = measure(build(size))
     return measured
 
 
 async def fit_budget(budget: int, size: int, build: Callable[[int], Awaitable[ModelT]]) -> Measured[ModelT]:
     """`fit` for a build that awaits (a page asked of the API again at each size)."""
-    for attempt in _halvings(size):
-        measured = measure(await build(attempt))
-        if measured.tokens <= budget:
-            break
+    measured = measure(await build(size))
+    while measured.tokens > budget and size > 1:
+        size = max(1, smaller(size, measured.tokens, budget))
+        measured = measure(await build(size))
     return measured
 
 
 def text_room(budget: int, reserve_tokens: int = 600) -> int:
-    """Characters one long text may take in a result: it appears twice (JSON and text rendering)."""
-    return max(200, int((budget - reserve_tokens) * CHARS_PER_TOKEN / 2))
+    """Characters one long text may take in a result (each copy of the result holds it once)."""
+    return max(200, int((budget - reserve_tokens) * CHARS_PER_TOKEN))
 
 
 def clip(text: str | None, limit: int) -> tuple[str | None, bool]:

@@ -25,9 +25,10 @@ from pydantic import BaseModel
 
 from cs_mcp import handlers
 from cs_mcp.config import Caps, Settings
+from cs_mcp.dimensions import derivable
 from cs_mcp.errors import ConfigError
 from cs_mcp.filters import filtered_fields
-from cs_mcp.listing import page_item_model
+from cs_mcp.listing import grouped, page_item_model
 from cs_mcp.spec import (
     ALWAYS,
     GUARDRAILS,
@@ -86,6 +87,12 @@ def _listing(
             f"{where}: list field(s) {', '.join(unknown)} are not item fields of {item.__name__}, "
             "read by a filter, or declared in the list's api_fields"
         )
+    underivable = [d for d in listing.group_by if not derivable(d, known)]
+    if underivable:
+        raise CatalogueError(
+            f"{where}: group_by dimension(s) {', '.join(underivable)} are neither item fields of "
+            f"{item.__name__} nor derivable from them (cs_mcp.dimensions.DERIVED)"
+        )
     return listing
 
 
@@ -120,6 +127,8 @@ def _tool(module: ModuleType, toolset: str, entry: dict[str, Any]) -> ToolSpec:
             f"{where}: path parameter(s) {', '.join(missing)} are not fields of {entry['input']}"
         )
     listing = _listing(entry["list"], input_model, output_model, where) if "list" in entry else None
+    if listing is not None and listing.group_by:
+        input_model = grouped(input_model, listing.group_by)
     functions = _functions(module, entry["name"])
     cap = CapRule(**entry["cap"]) if "cap" in entry else None
     if cap is not None and cap.cap not in _CAPS:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import Secret
@@ -70,6 +71,13 @@ def _http_token(text: str) -> Secret:
             f"without spaces; make one with {MAKE_A_TOKEN}"
         )
     return Secret(text)
+
+
+def _time_zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {text!r}: use an IANA name such as America/New_York") from None
 
 
 def _path(text: str) -> Path:
@@ -215,6 +223,15 @@ OPTIONS: tuple[Option, ...] = (
         default="4000",
         bounds=(500, 10**6),
         metavar="N",
+    ),
+    Option(
+        "time_zone",
+        "the business's time zone (IANA name): weekday, hour, day, week and month groups are in it",
+        API_COMMANDS,
+        env="CS_MCP_TIME_ZONE",
+        default="UTC",
+        parse=_time_zone,
+        metavar="ZONE",
     ),
     Option(
         "confirm",
@@ -407,6 +424,7 @@ class Settings:
     sandbox: bool = False
     sandbox_scale: int = default_of("sandbox_scale")
     max_output_tokens: int = default_of("max_output_tokens")
+    time_zone: ZoneInfo = default_of("time_zone")
     confirm_mode: str = default_of("confirm")
     confirm_sms: bool = True
     audit_log: Path | None = None
@@ -451,6 +469,7 @@ class Settings:
             "read_only": values["read_only"],
             "sandbox_scale": values["sandbox_scale"],
             "max_output_tokens": values["max_output_tokens"],
+            "time_zone": values["time_zone"],
             "confirm_mode": values["confirm"],
             "confirm_sms": not values["no_confirm_sms"],
             "audit_log": values["audit_log"],

@@ -109,6 +109,7 @@ async def list_items(
         default_sort=listing.default_sort,
         more_summary=more_summary,
         budget_tokens=call.settings.max_output_tokens,
+        zone=call.settings.time_zone,
     )
 
 

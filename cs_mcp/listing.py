@@ -1,8 +1,9 @@
-"""Lists: queries, pages under opaque cursors, and summaries of every matching item.
+"""Lists: queries, pages under opaque cursors, and summaries and groups of every matching item.
 
 The API returns whole collections; a list tool filters them (`cs_mcp.filters`), summarises *all*
-matching items (so "how many numbers have no calls?" needs no paging), and returns one compact page
-under an opaque cursor, as large as the output budget allows.
+matching items (so "how many numbers have no calls?" needs no paging), groups them when asked
+(`group_by`, see `cs_mcp.dimensions`), and returns one compact page under an opaque cursor, as large
+as the output budget allows. `fields` picks exactly the fields each item shows; sort takes any of them.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Annotated, Any, Generic, TypeVar, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema, create_model
 
+from cs_mcp import dimensions
 from cs_mcp.budget import Measured, fit
+from cs_mcp.dimensions import DEFAULT_TOP, MAX_GROUP_BY, MAX_TOP, UTC, Group, Grouping
 from cs_mcp.filters import matching
 from cs_mcp.models import ToolInput
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
+RawT = TypeVar("RawT", bound=Mapping[str, Any])
 TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
 DEFAULT_PAGE_SIZE = 20
 # What a list tool adds to the summary beyond counts and sums, from the matching items.
@@ -78,13 +83,45 @@ class ListQuery(PageQuery):
     )
 
 
+def grouped(query_model: type[BaseModel], offered: Sequence[str]) -> type[BaseModel]:
+    """`query_model` with `group_by` (1-2 of the `offered` dimensions) and `top`: what the catalogue
+    serves for a list whose spec declares dimensions, so each list publishes its own enum."""
+    dimension: Any = Literal[tuple(offered)]
+    group_by: Any = Annotated[list[dimension] | None, Field(min_length=1, max_length=MAX_GROUP_BY)]
+    # The range of top is said in the server instructions; a value outside it gets a clear error.
+    top: Any = Annotated[int, Field(ge=1, le=MAX_TOP), WithJsonSchema({"type": "integer"})]
+    model: type[BaseModel] = create_model(
+        query_model.__name__,
+        __base__=query_model,
+        __module__=query_model.__module__,
+        group_by=(group_by, None),
+        top=(top, DEFAULT_TOP),
+    )
+    return model
+
+
+def group_request(query: BaseModel) -> tuple[list[str], int]:
+    """The dimensions a query groups by (none: it does not) and how many groups to show."""
+    return list(getattr(query, "group_by", None) or ()), int(getattr(query, "top", DEFAULT_TOP))
+
+
+def page_size(query: PageQuery) -> int:
+    """The page asked for: with group_by and no limit given, none (the groups answer the question)."""
+    grouping, _ = group_request(query)
+    return 0 if grouping and "limit" not in query.model_fields_set else query.limit
+
+
 class Page(BaseModel, Generic[ItemT]):
-    """One page of a filtered list, with a summary of every matching item."""
+    """One page of a filtered list, with a summary (and groups, when asked) of every matching item."""
 
     total: int = Field(description="items matching the filters")
     items: list[ItemT]
     next_cursor: str | None = None
     summary: dict[str, Any] = Field(default_factory=dict, description="computed over all matching items")
+    groups: list[Group] | None = Field(None, description="top groups of all matches, by count")
+    groups_total: int | None = None
+    other_count: int | None = Field(None, description="matches outside the groups shown")
+    time_zone: str | None = Field(None, description="of weekday, hour, day, week and month")
     # A shorter page than asked for shows in the data (fewer items, a next_cursor), so why it is short
     # is advice for the assistant: in the text only, not in structuredContent or the schema.
     note: str | None = Field(None, exclude=True)
@@ -103,7 +140,7 @@ def page_item_model(output_model: type[BaseModel]) -> type[BaseModel] | None:
 
 
 def _fingerprint(query: ToolInput) -> str:
-    identity = query.model_dump(mode="json", exclude={"limit", "cursor", "fields"})
+    identity = query.model_dump(mode="json", exclude={"limit", "cursor", "fields", "group_by", "top"})
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -129,14 +166,43 @@ def decode_cursor(cursor: str | None, query: ToolInput) -> int:
     return offset
 
 
-def _sort_key(field: str) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
+def _sort_key(field: str, zone: ZoneInfo) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
+    """Missing values last; numbers before text (a field can hold both); text in any case."""
+
     def key(item: Mapping[str, Any]) -> tuple[int, Any]:
-        value = item.get(field)
+        value = dimensions.value_of(item, field, zone)
         if value is None:
-            return (1, "")
-        return (0, value.casefold() if isinstance(value, str) else value)
+            return (2, 0)
+        if isinstance(value, int | float):
+            return (0, value)
+        return (1, str(value).casefold())
 
     return key
+
+
+def carried(items: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The field names the items carry."""
+    return {key for item in items for key in item}
+
+
+def check_sort(field: str, items: Sequence[Mapping[str, Any]], declared: Sequence[str]) -> None:
+    """Refuse a sort on a field no item shows (nor could show: a derived dimension they can feed)."""
+    fields = carried(items)
+    if field in declared or dimensions.derivable(field, fields):
+        return
+    names = ", ".join(sorted(fields | set(declared))) or "(no items match)"
+    raise QueryError(
+        f"cannot sort by {field!r}: no item has it; sort by one of {names}; -field sorts descending"
+    )
+
+
+def sort_items(items: list[RawT], sort: str | None, declared: Sequence[str], zone: ZoneInfo) -> list[RawT]:
+    """`items` sorted by `sort` (a field, -field for descending), in place; unchanged without one."""
+    if sort:
+        field = sort.lstrip("-")
+        check_sort(field, items, declared)
+        items.sort(key=_sort_key(field, zone), reverse=sort.startswith("-"))
+    return items
 
 
 def summarise(
@@ -167,63 +233,89 @@ def build_page(
     item_model: type[ItemT],
     *,
     count_by: Iterable[str] = (),
-    sums: Iterable[str] = (),
+    sums: Sequence[str] = (),
     sortable: Sequence[str] = (),
     default_sort: str | None = None,
     more_summary: MoreSummary | None = None,
     budget_tokens: int,
+    zone: ZoneInfo = UTC,
 ) -> Measured[Page[ItemT]]:
-    """Filter, summarise, sort and page `items`, halving the page until it fits the budget."""
-    selected = matching(items, query)
-    sort = query.sort or default_sort
-    if sort:
-        field = sort.lstrip("-")
-        if field not in sortable:
-            raise QueryError(
-                f"cannot sort by {field!r}: use one of {', '.join(sortable)}; -field sorts descending"
-            )
-        selected.sort(key=_sort_key(field), reverse=sort.startswith("-"))
+    """Filter, summarise, group, sort and page `items`, shrinking the page until it fits the budget."""
+    selected = sort_items(matching(items, query), query.sort or default_sort, sortable, zone)
     offset = decode_cursor(query.cursor, query)
     summary = summarise(selected, count_by, sums)  # once, whatever page size fits
     if more_summary is not None:
         summary.update(more_summary(selected))
-    extra_fields = set(query.fields or ())
-    known = set(item_model.model_fields)
+    grouping = groups_of(selected, query, item_model, sums=sums, zone=zone)
 
     def page_of(size: int) -> Page[ItemT]:
         window = selected[offset : offset + size]
-        chosen = [
-            item_model.model_validate({k: v for k, v in raw.items() if k in known or k in extra_fields})
-            for raw in window
-        ]
+        shown = [project(raw, item_model, query.fields, zone) for raw in window]
         end = offset + len(window)
         return Page[item_model](  # type: ignore[valid-type]
             total=len(selected),
-            items=chosen,
+            items=[item_model.model_validate(item) for item in shown],
             next_cursor=encode_cursor(end, query) if end < len(selected) else None,
             summary=summary,
             note=page_note(window, query, size),
+            **grouped_fields(grouping, query, zone),
         )
 
-    return fit(budget_tokens, query.limit, page_of)
+    return fit(budget_tokens, page_size(query), page_of)
+
+
+def groups_of(
+    items: Sequence[Mapping[str, Any]],
+    query: BaseModel,
+    item_model: type[BaseModel],
+    *,
+    sums: Sequence[str],
+    zone: ZoneInfo,
+) -> Grouping | None:
+    """The groups a query asks for (None when it asks for none), over every item given."""
+    by, top = group_request(query)
+    if not by:
+        return None
+    untrusted = dimensions.untrusted_dimensions(by, item_model)
+    return dimensions.group(items, by, sums=sums, top=top, zone=zone, untrusted=untrusted)
+
+
+def grouped_fields(grouping: Grouping | None, query: BaseModel, zone: ZoneInfo) -> dict[str, Any]:
+    """What a page adds for its groups: them, their counts, and the time zone their times are in."""
+    if grouping is None:
+        return {}
+    by, _ = group_request(query)
+    zone_name = str(zone) if dimensions.in_time_zone(by) else None
+    return {**dict(grouping), "time_zone": zone_name}
 
 
 def page_note(raw_items: Sequence[Mapping[str, Any]], query: PageQuery, size: int) -> str | None:
     """What a page's text adds: why it is shorter than asked, and `fields=` names no item carries."""
     notes = []
-    if size < query.limit:
+    if page_size(query) == 0:
+        notes.append("items are left out with group_by: give limit for a page of them too")
+    elif size < query.limit:
         notes.append(
             f"showing {size} of the {query.limit} asked for, to stay within the output budget; "
             "pass next_cursor for more, or ask for fewer fields"
         )
-    carried = {key for item in raw_items for key in item}
-    missing = [name for name in query.fields or () if name not in carried]
-    if missing and carried:
-        notes.append(f"no item has {', '.join(missing)}; these items carry {', '.join(sorted(carried))}")
+    has = carried(raw_items)
+    missing = [name for name in query.fields or () if not dimensions.derivable(name, has)]
+    if missing and has:
+        notes.append(f"no item has {', '.join(missing)}; these items carry {', '.join(sorted(has))}")
     return "; ".join(notes) or None
 
 
-def project(raw: dict[str, Any], model: type[BaseModel], fields: list[str] | None) -> dict[str, Any]:
-    """The item's model fields plus any extra `fields=` asked for: compact pages by default."""
-    wanted = set(model.model_fields) | set(fields or ())
-    return {k: v for k, v in raw.items() if k in wanted}
+def project(
+    raw: Mapping[str, Any], model: type[BaseModel], fields: list[str] | None, zone: ZoneInfo = UTC
+) -> dict[str, Any]:
+    """Exactly the `fields=` asked for (a derived dimension too, e.g. area_code), or else the item
+    model's own fields: compact pages by default, narrower or wider on request."""
+    if not fields:
+        return {k: v for k, v in raw.items() if k in model.model_fields}
+    shown = {}
+    for name in fields:
+        value = raw[name] if name in raw else dimensions.value_of(raw, name, zone)
+        if value is not None or name in raw:
+            shown[name] = value
+    return shown

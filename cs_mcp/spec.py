@@ -95,6 +95,8 @@ class ListSpec:
     default_sort: str | None = None
     # Fields the API's items carry beyond those the page item declares, that the list may sort or count by.
     api_fields: tuple[str, ...] = ()
+    # The dimensions `group_by` offers: item fields, or derived ones (cs_mcp.dimensions.DERIVED).
+    group_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

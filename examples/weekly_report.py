@@ -36,7 +36,7 @@ async def report(server: StdioServerParameters) -> str:
             client,
             "get_call_analytics",
             group_by=["source"],
-            metrics=["count", "qualified_pct"],
+            metrics=["calls", "qualified_rate"],
             since=start.isoformat(),
             before=end.isoformat(),
         )
@@ -50,13 +50,13 @@ async def report(server: StdioServerParameters) -> str:
         silent = await call(client, "list_numbers", has_calls=False, limit=10)
     lines = [f"# Calls {start} to {end}", "", "| source | calls | qualified % |", "|---|---|---|"]
     lines += [
-        f"| {row['source']} | {row['count']} | {row.get('qualified_pct', '')} |" for row in by_source["rows"]
+        f"| {row['source']} | {row['calls']} | {row.get('qualified_rate', '')} |" for row in by_source["rows"]
     ]
-    statuses = {row["status"]: row["count"] for row in by_status["rows"]}
+    statuses = {row["status"]: row["calls"] for row in by_status["rows"]}
     missed = sum(statuses.get(status, 0) for status in ("no-answer", "busy", "failed"))
     lines += [
         "",
-        f"**{by_source['totals']['count']} calls**, {missed} missed, {statuses.get('voicemail', 0)} to voicemail.",
+        f"**{by_source['totals']['calls']} calls**, {missed} missed, {statuses.get('voicemail', 0)} to voicemail.",
     ]
     lines += ["", f"## Numbers with no calls ever: {silent['total']}"]
     lines += [f"- {n['phone_number']} {n.get('name', '')} ({n.get('status')})" for n in silent["items"]]

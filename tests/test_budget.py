@@ -1,8 +1,9 @@
 """The output budget at scale: every viewer tool, on a sandbox 100 times the seeded business.
 
-Token counts here are the reference tokenizer's o200k counts of what the client receives
-(structuredContent as compact UTF-8 JSON, as the transports write it, plus the text content), not the
-server's own counter's (tests/test_token_count.py checks that one against these).
+Token counts here are the reference tokenizer's o200k counts of what a client passes the model: one of
+the two copies of a result (structuredContent as compact UTF-8 JSON, as the transports write it, or the
+text content), so the larger of them; not the server's own counter's (tests/test_token_count.py checks
+that one against these).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ def anyio_backend() -> str:
 
 
 def result_tokens(result: Any) -> int:
+    """The larger of the two copies a client may pass the model: the text, or the structured content."""
     structured = json.dumps(result.structured_content or {}, separators=(",", ":"), ensure_ascii=False)
     texts = "".join(
         getattr(block, "text", "") or json.dumps(block.model_dump(mode="json")) for block in result.content
     )
-    return len(ENCODING.encode(structured)) + len(ENCODING.encode(texts))
+    return max(len(ENCODING.encode(structured)), len(ENCODING.encode(texts)))
 
 
 async def client_for(sandbox: Sandbox, budget: int = 4000) -> AsyncIterator[Client]:
@@ -67,7 +69,7 @@ def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
         "get_call_transcription": {
             "call_id": next(c["id"] for c in state["calls"] if c.get("has_transcription"))
         },
-        "get_call_analytics": {"group_by": ["tracking_number", "source", "status"]},
+        "get_call_analytics": {"group_by": ["number", "source"], "metrics": ["calls", "answer_rate"]},
     }
 
 

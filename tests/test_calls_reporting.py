@@ -76,9 +76,10 @@ async def connect(big: Sandbox, **overrides: Any) -> AsyncIterator[Client]:
 
 
 def tokens_of(result: Any) -> int:
-    """Real o200k tokens of what the client receives: the text and the compact structured JSON."""
+    """Real o200k tokens of what a client passes the model: the text or the compact structured JSON,
+    whichever is larger."""
     structured = json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False)
-    return len(ENCODING.encode(result.content[0].text)) + len(ENCODING.encode(structured))
+    return max(len(ENCODING.encode(result.content[0].text)), len(ENCODING.encode(structured)))
 
 
 # --- list_calls ---------------------------------------------------------------------------------------
@@ -154,9 +155,9 @@ async def test_list_calls_search_and_bad_ranges(big: Sandbox) -> None:
     assert "before" in backwards and "min_ai_score" in scores
 
 
-async def test_list_calls_fields_add_call_fields_and_name_the_missing(big: Sandbox) -> None:
+async def test_list_calls_fields_pick_call_fields_and_name_the_missing(big: Sandbox) -> None:
     async with connect(big) as client:
-        result = await client.call_tool("list_calls", {"limit": 5, "fields": ["utm_campaign", "mood"]})
+        result = await client.call_tool("list_calls", {"limit": 5, "fields": ["id", "utm_campaign", "mood"]})
     assert not result.is_error, result.content[0].text
     by_id = {c["id"]: c for c in big.state["calls"]}
     items = result.structured_content["items"]
@@ -165,6 +166,7 @@ async def test_list_calls_fields_add_call_fields_and_name_the_missing(big: Sandb
         "the field is really there, not just absent on both sides"
     )
     assert "no item has mood" in result.content[0].text
+    assert all(set(i) <= {"id", "utm_campaign"} for i in items), "exactly the fields named"
 
 
 async def test_list_calls_shrinks_the_page_to_the_budget(big: Sandbox, expected: Expected) -> None:
@@ -225,23 +227,24 @@ async def test_dashboard_stats(big: Sandbox, expected: Expected) -> None:
 async def test_call_analytics_groups_and_totals(big: Sandbox, expected: Expected) -> None:
     async with connect(big) as client:
         by_source = await call(
-            client, "get_call_analytics", group_by=["source", "direction"], metrics=["count", "avg_duration"]
+            client, "get_call_analytics", group_by=["source", "direction"], metrics=["calls", "avg_duration"]
         )
         outbound = await call(client, "get_call_analytics", direction="outbound")
-        by_day = await call(client, "get_call_analytics", group_by=["date", "status", "source"], limit=200)
-        too_many = await call_error(
-            client, "get_call_analytics", group_by=["source", "status", "date", "month"]
-        )
+        by_day = await call(client, "get_call_analytics", group_by=["day", "source"], limit=200)
+        # The Analytics API's own names, which this tool took before, still work.
+        legacy = await call(client, "get_call_analytics", group_by=["date"], metrics=["count"], limit=1)
+        too_many = await call_error(client, "get_call_analytics", group_by=["source", "status", "day"])
         unknown = await call_error(client, "get_call_analytics", metrics=["revenue"])
-    assert by_source["totals"]["count"] == expected.total
-    assert sum(r["count"] for r in by_source["rows"]) == expected.total  # two fields: every row fits
+    assert by_source["totals"]["calls"] == expected.total
+    assert sum(r["calls"] for r in by_source["rows"]) == expected.total  # two fields: every row fits
     folded = Counter()
     for row in by_source["rows"]:
-        folded[row["source"]] += row["count"]
+        folded[row["source"]] += row["calls"]
     assert folded == expected.by_source
-    assert outbound["totals"]["count"] == expected.by_direction["outbound"]
+    assert outbound["totals"]["calls"] == expected.by_direction["outbound"]
     assert by_day["rows_total"] > len(by_day["rows"]) and by_day["note"]
-    assert by_day["totals"]["count"] == expected.total
+    assert by_day["totals"]["calls"] == expected.total
+    assert legacy["group_by"] == ["day"] and legacy["totals"]["calls"] == expected.total
     assert "group_by" in too_many and "metrics" in unknown
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -180,6 +181,7 @@ SAMPLES = {
     "sandbox": SWITCH,
     "sandbox_scale": Sample("3", 3, 1, "0"),
     "max_output_tokens": Sample("2000", 2000, 4000, "lots"),
+    "time_zone": Sample("America/Chicago", ZoneInfo("America/Chicago"), ZoneInfo("UTC"), "Mars/Olympus"),
     "confirm": Sample("token", "token", "auto", "url"),
     "no_confirm_sms": SWITCH,
     "audit_log": Sample("/tmp/audit.jsonl", Path("/tmp/audit.jsonl"), None),

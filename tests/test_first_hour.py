@@ -59,7 +59,9 @@ def test_tools_name_shows_types_constraints_defaults_enums_and_an_example(
     assert "cs-mcp call list_numbers limit=5" in text
 
     assert main(["tools", "get_call_analytics"]) == 0
-    assert 'metrics       default ["count"]; list of one of count, avg_duration' in capsys.readouterr().out
+    assert (
+        'metrics       default ["calls"]; list of one of calls, answered, missed' in capsys.readouterr().out
+    )
 
 
 def test_tools_with_an_unknown_name_suggests_the_nearest(capsys: pytest.CaptureFixture[str]) -> None:

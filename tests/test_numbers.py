@@ -125,18 +125,20 @@ async def test_sort_takes_the_spellings_models_reach_for(connect: Connect, spell
             assert "-field for descending" in await call_error(client, "list_numbers", sort=unreadable)
 
 
-async def test_fields_adds_item_fields_and_names_the_ones_no_item_has(
+async def test_fields_selects_exactly_the_fields_named_and_names_the_ones_no_item_has(
     sandbox: Sandbox, connect: Connect
 ) -> None:
     async with connect() as client:
         plain = await call(client, "list_numbers", limit=5)
-        result = await client.call_tool("list_numbers", {"limit": 5, "fields": ["created_at", "popularity"]})
-        as_text = await call(client, "list_numbers", limit=5, fields="created_at, popularity")
+        result = await client.call_tool(
+            "list_numbers", {"limit": 5, "fields": ["id", "created_at", "popularity"]}
+        )
+        as_text = await call(client, "list_numbers", limit=5, fields="id, created_at, popularity")
     wide = result.structured_content
     assert "created_at" not in plain["items"][0]
     by_id = {n["id"]: n for n in numbers(sandbox)}
+    assert all(set(item) == {"id", "created_at"} for item in wide["items"]), "exactly the fields named"
     assert all(item["created_at"] == by_id[item["id"]]["created_at"] for item in wide["items"])
-    assert all("popularity" not in item for item in wide["items"])
     assert as_text["items"] == wide["items"], "a comma-separated string names the same fields"
     text = result.content[0].text
     assert "no item has popularity" in text and "tcr_sw_state" in text.rsplit("these items carry", 1)[1]

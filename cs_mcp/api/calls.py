@@ -3,11 +3,18 @@ analytics endpoint that counts calls by the same filters."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from cs_mcp.api.resource import Resource
+
+# The API's largest page of calls (with an API key), and how many pages are asked for at once: well
+# within the client's pool of 20 connections, so other tools' requests still find one.
+MAX_CALLS_PAGE = 500
+PAGES_AT_ONCE = 6
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,39 @@ class Calls(Resource):
         data = answer.object()
         more = data.get("next_cursor") if data.get("has_more", True) else None
         return CallLogPage(items, str(more) if more else None)
+
+    async def every(
+        self,
+        filters: Mapping[str, Any],
+        *,
+        total: int,
+        progress: Callable[[int], Awaitable[None]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every call matching `filters`, of which there are `total` (as counted by `analytics`), read in
+        pages by offset, several at once; newest first, each call once (a call logged meanwhile shifts
+        the offsets, so one may be read twice)."""
+        pages: dict[int, list[dict[str, Any]]] = {}
+        limiter = anyio.CapacityLimiter(PAGES_AT_ONCE)
+
+        async def read(offset: int) -> None:
+            async with limiter:
+                query = {**filters, "limit": MAX_CALLS_PAGE, "offset": offset}
+                pages[offset] = (await self._get("/calls", query)).items("calls")
+                if progress is not None:
+                    await progress(len(pages))
+
+        async with anyio.create_task_group() as group:
+            for offset in range(0, total, MAX_CALLS_PAGE):
+                group.start_soon(read, offset)
+        seen: set[Any] = set()
+        calls = []
+        for offset in sorted(pages):
+            for item in pages[offset]:
+                ident = item.get("id")
+                if ident is None or ident not in seen:
+                    seen.add(ident)
+                    calls.append(item)
+        return calls
 
     async def get(self, call_id: object) -> dict[str, Any]:
         """One call, with its summary and transcription."""

@@ -43,7 +43,7 @@ Version = Annotated[int, Field(ge=1)]
 
 
 class CallFlowItem(ApiObject):
-    id: str
+    id: str | None = None
     name: str | None = None
     config_version: int | None = None
     number_count: int | None = None
@@ -54,7 +54,7 @@ CallFlowPage = Page[CallFlowItem]
 
 
 class FlowVersion(ApiObject):
-    version: int
+    version: int | None = None
     created_at: str | None = None
     created_by: str | None = None
 

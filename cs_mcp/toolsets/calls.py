@@ -1,8 +1,10 @@
 """Calls: the call log (server-side filters and paging), one call, its transcription.
 
-The call log can hold hundreds of thousands of calls, so list_calls never fetches it whole: the API
+The call log can hold hundreds of thousands of calls, so list_calls does not fetch it whole: the API
 filters and pages it (`limit`, `cursor`), and `GET /analytics/calls` with the same filters counts
-every match exactly for the summary.
+every match exactly for the summary and for most groups. Only a sort other than newest first, or a
+group the Analytics API cannot make (by caller, or by time in another time zone), reads every
+matching call (bounded: see `cs_mcp.call_groups`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,20 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
+from cs_mcp import call_groups, dimensions
 from cs_mcp.budget import Measured, clip, fit_budget, text_room
+from cs_mcp.dimensions import Grouping
 from cs_mcp.handlers import ToolCall
-from cs_mcp.listing import Page, PageQuery, page_note, project
+from cs_mcp.listing import (
+    ListQuery,
+    Page,
+    build_page,
+    group_request,
+    grouped_fields,
+    page_note,
+    page_size,
+    project,
+)
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 
@@ -81,14 +94,14 @@ class CallQuery(ToolInput):
         )
 
 
-class ListCalls(CallQuery, PageQuery):
-    """The API pages calls itself (newest first), so there is no sort."""
+class ListCalls(CallQuery, ListQuery):
+    """The API pages calls itself, newest first; another sort reads every matching call."""
 
 
 class CallItem(ApiObject):
     trusted_extras = CALL_SYSTEM_FIELDS
 
-    id: str
+    id: str | None = None
     created_at: str | None = None
     direction: str | None = None
     status: str | None = None
@@ -154,22 +167,81 @@ async def _call_summary(call: ToolCall, filters: dict[str, Any]) -> tuple[int, d
     return total, summary
 
 
+NEWEST_FIRST = "-created_at"  # the API's own order
+
+
 async def list_calls(call: ToolCall, params: ListCalls) -> Measured[CallPage]:
-    filters = params.api_filters()
+    filters, zone = params.api_filters(), call.settings.time_zone
     total, summary = await _call_summary(call, filters)
+    if params.sort not in (None, NEWEST_FIRST):
+        return await _sorted_calls(call, params, summary)
+    grouping, counted_how = await _call_groups(call, params, filters)
 
     # A smaller page is asked again from the same cursor, so next_cursor points right after what is shown.
     async def page_of(size: int) -> CallPage:
-        page = await call.api.calls.page(filters, limit=size, cursor=params.cursor)
+        page = await call.api.calls.page(filters, limit=size, cursor=params.cursor) if size else None
+        shown = page.items if page else []
         return CallPage(
             total=total,
-            items=[CallItem.model_validate(project(item, CallItem, params.fields)) for item in page.items],
-            next_cursor=page.next_cursor,
+            items=[CallItem.model_validate(project(item, CallItem, params.fields, zone)) for item in shown],
+            next_cursor=page.next_cursor if page else None,
             summary=summary,
-            note=page_note(page.items, params, size),
+            note="; ".join(filter(None, [page_note(shown, params, size), counted_how])) or None,
+            **grouped_fields(grouping, params, zone),
         )
 
-    return await fit_budget(call.settings.max_output_tokens, params.limit, page_of)
+    return await fit_budget(call.settings.max_output_tokens, page_size(params), page_of)
+
+
+async def _progress(call: ToolCall, done: int, pages: int) -> None:
+    await call.progress(done, pages, f"read {done} of {pages} pages of calls")
+
+
+async def _call_groups(
+    call: ToolCall, params: ListCalls, filters: dict[str, Any]
+) -> tuple[Grouping | None, str | None]:
+    """The groups asked for, and how they were counted when it was not by the Analytics API."""
+    by, top = group_request(params)
+    if not by:
+        return None, None
+    zone = call.settings.time_zone
+    counted = await call_groups.count_calls(
+        call.api.calls, filters, by, zone, lambda done, pages: _progress(call, done, pages)
+    )
+    grouping = dimensions.ranked(
+        {key: tally.calls for key, tally in counted.groups.items()},
+        {key: {"duration_seconds": tally.duration} for key, tally in counted.groups.items()},
+        by,
+        top,
+        counted.totals.calls,
+        untrusted=dimensions.untrusted_dimensions(by, CallItem),
+    )
+    how = (
+        f"groups counted from the {counted.calls_read} matching calls"
+        if counted.computed_from_calls
+        else None
+    )
+    return grouping, how
+
+
+async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, Any]) -> Measured[CallPage]:
+    """Every matching call read (bounded), then sorted, grouped and paged here under cs_mcp's cursor."""
+    found = await call_groups.read_calls(
+        call.api.calls,
+        params.api_filters(),
+        lambda done, pages: _progress(call, done, pages),
+        why=f"sorting by {params.sort}",
+    )
+    assert call.spec.listing is not None
+    return build_page(
+        found,
+        params,
+        CallItem,
+        sums=call.spec.listing.sum,
+        more_summary=lambda _matching: summary,
+        budget_tokens=call.settings.max_output_tokens,
+        zone=call.settings.time_zone,
+    )
 
 
 async def get_call(call: ToolCall, params: CallId) -> Call:

@@ -20,7 +20,7 @@ _META_KEYS = ("id", "submitted_at", "created_at", "source", "page_url", "form_id
 
 
 class FormItem(ApiObject):
-    id: str
+    id: str | None = None
     name: str | None = None
     submission_count: int | None = None
 

@@ -35,7 +35,7 @@ def segments(body: str) -> tuple[int, str]:
 
 
 class Conversation(ApiObject):
-    contact: str
+    contact: str | None = None
     contact_name: UntrustedText | None = None
     tracking_number: str | None = None
     last_message_at: str | None = None

@@ -30,7 +30,7 @@ __all__ = ["NumberPage", "Removed"]  # re-exported: the catalogue names them in 
 
 
 class NumberGroup(ApiObject):
-    id: str
+    id: str | None = None
     name: str | None = None
     number_count: int | None = None
     created_at: str | None = None

@@ -22,7 +22,7 @@ POOL_NUMBERS_SHOWN = 50
 
 
 class NumberPoolItem(ApiObject):
-    id: str
+    id: str | None = None
     name: str | None = None
     website_url: str | None = None
     number_count: int | None = None

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextContent, TextResourceContents
+from mcp_types import CallToolResult
 from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp import routing
 from cs_mcp.api.models import Number, Released
-from cs_mcp.budget import measure
-from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.exports import CsvExport, csv_result
 from cs_mcp.filters import Contains, Match, NonZero
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, summarise
 from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.token_count import within
 
-__all__ = ["Number", "Released"]  # re-exported: the catalogue names them in this toolset
+__all__ = ["CsvExport", "Number", "Released"]  # re-exported: the catalogue names them in this toolset
 
 NumberStatus = Literal["active", "paused"]
 NumberType = Literal["local", "toll_free"]
 
 
 class NumberItem(ApiObject):
-    id: str
-    phone_number: str
+    # Every field optional: `fields=` may pick any of them, or none.
+    id: str | None = None
+    phone_number: str | None = None
     name: str | None = None
     status: str | None = None
     call_flow_name: str | None = None
@@ -101,13 +98,6 @@ class NumberStats(ApiObject):
 MAX_DAYS_LISTED = 62
 
 
-class CsvExport(BaseModel):
-    rows: int
-    columns: list[str]
-    summary: dict[str, dict[str, int]]
-    resource_uri: str
-
-
 class SearchNumbers(ToolInput):
     area_code: Annotated[str, Field(pattern=r"^[2-9][0-9]{2}$", description="3 digits, e.g. 813")]
     type: NumberType = "local"
@@ -172,32 +162,13 @@ async def get_number(call: ToolCall, params: GetNumber) -> Number:
 
 
 async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
-    """The CSV never goes into the conversation as text: it is embedded as a resource when it fits the
-    output budget, and otherwise kept by the server and linked, for the client to read on demand."""
+    """The CSV never goes into the conversation whole unless it fits: see `cs_mcp.exports`."""
     raw = await call.api.numbers.export()
-    text = raw.content.decode("utf-8", errors="replace")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    columns = list(rows[0].keys()) if rows else next(csv.reader(io.StringIO(text)), [])
-    name = f"numbers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.csv"
-    uri = f"{EXPORT_URI_PREFIX}{name}"
-    export = CsvExport(
-        rows=len(rows), columns=columns, summary=summarise(rows, ("status", "type"), ()), resource_uri=uri
-    )
-    note = f"Exported {export.rows} numbers as CSV ({', '.join(columns)})"
-    if within(text, call.settings.max_output_tokens - measure(export).tokens):
-        attachment: EmbeddedResource | ResourceLink = EmbeddedResource(
-            type="resource", resource=TextResourceContents(uri=uri, mime_type="text/csv", text=text)
-        )
-        note += f"; attached as {uri}."
-    else:
-        EXPORTS.keep(name, text)
-        attachment = ResourceLink(
-            type="resource_link", uri=uri, name=name, mime_type="text/csv", size=len(raw.content)
-        )
-        note += f"; too large to attach within the output budget, so linked: read the resource {uri}."
-    return CallToolResult(
-        content=[TextContent(type="text", text=note), attachment],
-        structured_content=export.model_dump(mode="json"),
+    return csv_result(
+        "numbers",
+        raw.content.decode("utf-8", errors="replace"),
+        lambda rows: summarise(rows, ("status", "type"), ()),
+        call.settings.max_output_tokens,
     )
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from cs_mcp import handlers
+from cs_mcp import call_groups, handlers
 from cs_mcp.budget import Measured, fit_budget
+from cs_mcp.call_groups import Metric
+from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
@@ -17,27 +19,40 @@ from cs_mcp.models import ApiObject, Day, Id, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.calls import CallQuery
 
-# The group_by fields the Analytics API documents (up to 3 per request).
-GroupField = Literal[
-    "source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "call_flow",
-    "call_flow_id",
-    "tracking_number",
-    "number_id",
-    "ai_category",
-    "status",
-    "direction",
-    "date",
+# What get_call_analytics groups by and measures (see cs_mcp.call_groups); the Analytics API's own
+# names, which earlier versions of this tool took, still work for the dimensions and metrics they name.
+Dimension = Literal[
+    "caller_number",
+    "caller_area_code",
+    "weekday",
+    "hour",
+    "day",
     "week",
     "month",
-    "hour_of_day",
-    "day_of_week",
+    "call_flow",
+    "number",
+    "source",
+    "campaign",
+    "status",
+    "direction",
 ]
-Metric = Literal["count", "avg_duration", "qualified_pct", "avg_ai_score", "total_duration", "missed"]
+_API_NAMES = {
+    "tracking_number": "number",
+    "utm_campaign": "campaign",
+    "date": "day",
+    "hour_of_day": "hour",
+    "day_of_week": "weekday",
+    "count": "calls",
+    "qualified_pct": "qualified_rate",
+}
+
+
+def _own_names(values: Any) -> Any:
+    return (
+        [_API_NAMES.get(v, v) if isinstance(v, str) else v for v in values]
+        if isinstance(values, list)
+        else values
+    )
 
 
 class DashboardQuery(ToolInput):
@@ -59,45 +74,96 @@ class Dashboard(ApiObject):
 
 class AnalyticsQuery(CallQuery):
     group_by: Annotated[
-        list[GroupField], Field(default_factory=list, max_length=3, description="none: totals only")
+        list[Dimension],
+        BeforeValidator(_own_names),
+        Field(default_factory=list, max_length=MAX_GROUP_BY, description="none: totals only"),
     ]
-    metrics: Annotated[list[Metric], Field(default_factory=lambda: ["count"], min_length=1, max_length=6)]
+    metrics: Annotated[
+        list[Metric],
+        BeforeValidator(_own_names),
+        Field(default_factory=lambda: ["calls"], min_length=1, max_length=len(call_groups.METRICS)),
+    ]
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
 class AnalyticsRow(ApiObject):
-    pass
+    # A row's dimensions and metrics; only a campaign (a visitor's UTM tag) is text from outside.
+    trusted_extras = frozenset(get_args(Dimension)) - {"campaign"} | frozenset(get_args(Metric))
 
 
 class Analytics(BaseModel):
     group_by: list[str]
-    rows: list[AnalyticsRow]
+    rows: list[AnalyticsRow] = Field(description="by calls, most first; by time when grouped by time first")
     rows_total: int
     totals: dict[str, Any]
+    computed_from_calls: bool | None = Field(
+        None, description="true: the Analytics API cannot group so; counted from every matching call"
+    )
+    time_zone: str | None = None
     note: str | None = None
 
 
+NO_VALUE = "(none)"  # a group of calls without the value (no campaign): a row drops a null field
+
+
+def _rank(by: Sequence[str]) -> Callable[[tuple[tuple[Any, ...], call_groups.Tally]], Any]:
+    """Busiest first; in time order when the first dimension is a time (weekdays Monday first)."""
+    in_time_order = bool(by) and by[0] in call_groups.TIME_DIMENSIONS
+
+    def key(entry: tuple[tuple[Any, ...], call_groups.Tally]) -> Any:
+        values, tally = entry
+        when: tuple[int, Any] = (0, 0)
+        if in_time_order:
+            first = WEEKDAYS.index(values[0]) if values[0] in WEEKDAYS else values[0]
+            when = (0, first) if isinstance(first, int) else (1, str(first))
+        return (when, -tally.calls, [str(v) for v in values])
+
+    return key
+
+
 async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured[Analytics]:
-    counted = await call.api.calls.analytics(
-        params.api_filters(), group_by=list(params.group_by), metrics=list(params.metrics)
+    by: list[str] = list(params.group_by)
+    zone = call.settings.time_zone
+    counted = await call_groups.count_calls(
+        call.api.calls,
+        params.api_filters(),
+        by,
+        zone,
+        lambda done, pages: call.progress(done, pages, f"read {done} of {pages} pages of calls"),
     )
-    rows = [AnalyticsRow.model_validate(r) for r in counted.rows]
-    totals = counted.totals
+    ordered = sorted(counted.groups.items(), key=_rank(by))
+    rows = [
+        AnalyticsRow.model_validate(
+            {
+                **{d: NO_VALUE if v is None else v for d, v in zip(by, key, strict=True)},
+                **{m: tally.metric(m) for m in params.metrics},
+            }
+        )
+        for key, tally in ordered
+    ] or [AnalyticsRow.model_validate({m: counted.totals.metric(m) for m in params.metrics})]
+    totals: dict[str, Any] = {m: counted.totals.metric(m) for m in params.metrics}
+    computed = (
+        f"counted from the {counted.calls_read} matching calls" if counted.computed_from_calls else None
+    )
 
     async def first(size: int) -> Analytics:
-        note = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
+        cut = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
         return Analytics(
-            group_by=list(params.group_by),
+            group_by=by,
             rows=rows[:size],
             rows_total=len(rows),
             totals=totals,
-            note=note if size < len(rows) else None,
+            computed_from_calls=True if counted.computed_from_calls else None,
+            time_zone=str(zone) if in_time_zone(by) else None,
+            note="; ".join(filter(None, [cut if size < len(rows) else None, computed])) or None,
         )
 
     return await fit_budget(call.settings.max_output_tokens, min(params.limit, len(rows)), first)
 
 
 class Delivery(ApiObject):
+    trusted_extras = frozenset({"url", "duration_ms"})  # the business's own endpoint, and timing
+
     id: str | None = None
     created_at: str | None = None
     call_id: str | None = None

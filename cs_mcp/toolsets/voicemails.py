@@ -28,7 +28,7 @@ Snippet = Annotated[UntrustedText, AfterValidator(lambda text: clip(text, SNIPPE
 class VoicemailItem(ApiObject):
     trusted_extras = VOICEMAIL_SYSTEM_FIELDS
 
-    id: str
+    id: str | None = None
     created_at: str | None = None
     caller_number: str | None = None
     caller_name: UntrustedText | None = None
