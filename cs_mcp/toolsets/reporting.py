@@ -148,7 +148,7 @@ class Comparison(BaseModel):
     first: float = Field(description="the metric from first_since to first_before")
     second: float = Field(description="the metric from second_since to second_before")
     change: float = Field(description="second - first")
-    change_pct: float | None = Field(description="100 * change / first, 1 decimal; null when first is 0")
+    change_pct: float | None = Field(description="100 * change / first, 1 decimal; absent when first is 0")
 
 
 async def _metric_over(call: ToolCall, filters: dict[str, Any], metric: str) -> int | float:
