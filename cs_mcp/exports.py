@@ -8,11 +8,11 @@ needs the content, so the conversation only carries the link. The newest few are
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from mcp_types import CallToolResult, ResourceLink, TextContent
@@ -82,14 +82,15 @@ def export_result(
     summary: Callable[[list[dict[str, Any]]], dict[str, Any]],
     budget: int,
 ) -> CallToolResult:
-    """The export kept as `callscaler://exports/<stem>-<time>.csv` and linked, with its summary and first rows.
+    """The export kept as `callscaler://exports/<stem>-<digest>.csv` and linked, with its summary and first rows.
 
     The whole file never goes into the conversation: a client reads the link on demand. What does go in
     (the summary, the rows that fit) is measured like any result and kept within `budget`.
     """
     text = content.decode("utf-8", errors="replace")
     columns, rows = csv_rows(text)
-    name = f"{stem}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.csv"
+    # Named by content: the same export asked again is the same resource, and answers the same.
+    name = f"{stem}-{hashlib.sha256(content).hexdigest()[:16]}.csv"
     EXPORTS.keep(name, text)
     uri = EXPORT_URI_PREFIX + name
     summarised = summary(rows)
