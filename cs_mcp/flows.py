@@ -2,7 +2,8 @@
 
 A flow's `config_json` is a tree: `steps` is a list of steps, and branching steps hold further step
 lists (ivr `options.<key>.steps`, schedule `windows[i].steps` and `closed_steps`, zip_code/tag_route
-`routes[i].steps` and `default_steps`). Walking is done on the raw dicts, not on the models, so a
+`routes[i].steps` and `default_steps`, forward and rtb `failover_steps`), beside the flow-level
+`settings` (recording, whisper, press_1). Walking is done on the raw dicts, not on the models, so a
 config the live API returns with fields we do not know still outlines instead of failing.
 
 Paths address a part of the tree with the same labels the outline prints, joined with dots:
@@ -125,6 +126,22 @@ class TagRoute(_Strict):
     default_steps: list[Step] = Field(default_factory=list)
 
 
+class Rtb(_Strict):
+    """Real-time bidding (a paid add-on): the caller keys in a ZIP code, buyers bid for the call live, and
+    the call goes to the winner; with no bid above the minimum in time, it takes `failover_steps`."""
+
+    type: Literal["rtb"]
+    zip_prompt: Text | None = None
+    zip_retries: Annotated[int, Field(ge=0, le=5)] | None = None
+    buyer_timeout_seconds: Annotated[int, Field(ge=1, le=60)] | None = None
+    minimum_bid_cents: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    failover_steps: Annotated[list[Step], Field(min_length=1)]
+
+
+# What the API assumes when an rtb step leaves a field out (CallScaler's RTB page).
+RTB_DEFAULTS = {"zip_retries": 3, "buyer_timeout_seconds": 12, "minimum_bid_cents": 0}
+
+
 class Webhook(_Strict):
     """Deprecated by CallScaler: kept so existing flows round-trip; skipped when a call runs."""
 
@@ -133,7 +150,17 @@ class Webhook(_Strict):
 
 
 Step = Annotated[
-    Greeting | Forward | Voicemail | Ivr | MultiRing | RoundRobin | Schedule | ZipCode | TagRoute | Webhook,
+    Greeting
+    | Forward
+    | Voicemail
+    | Ivr
+    | MultiRing
+    | RoundRobin
+    | Schedule
+    | ZipCode
+    | TagRoute
+    | Rtb
+    | Webhook,
     Field(discriminator="type"),
 ]
 STEP_TYPES = (
@@ -146,6 +173,7 @@ STEP_TYPES = (
     "schedule",
     "zip_code",
     "tag_route",
+    "rtb",
     "webhook",
 )
 
@@ -155,6 +183,14 @@ class FlowSettings(_Strict):
     whisper: Text | None = None
     press_1: bool | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _press1(cls, data: Any) -> Any:
+        """Another docs page (and the alternate flow shape) spells press_1 press1."""
+        if isinstance(data, dict) and "press1" in data and "press_1" not in data:
+            data = {("press_1" if key == "press1" else key): value for key, value in data.items()}
+        return data
+
 
 class FlowConfig(_Strict):
     """A whole `config_json`: the steps plus flow-level settings."""
@@ -163,7 +199,7 @@ class FlowConfig(_Strict):
     settings: FlowSettings | None = None
 
 
-for _model in (Forward, IvrOption, Ivr, Window, Schedule, Route, ZipCode, TagRoute, FlowConfig):
+for _model in (Forward, IvrOption, Ivr, Window, Schedule, Route, ZipCode, TagRoute, Rtb, FlowConfig):
     _model.model_rebuild()
 
 # The published schema of `config_json`: one generic step, its fields per type in one line, instead
@@ -175,7 +211,7 @@ STEP_SCHEMA: dict[str, Any] = {
         "greeting: message | forward: destination, timeout_seconds | voicemail: greeting, max_length_seconds, "
         "transcribe | ivr: prompt, options {0-9*#: {label, steps}} | multi_ring, round_robin: destinations | "
         "schedule: windows [{days [mon..], start, end, steps}], closed_steps | zip_code, tag_route: routes "
-        "[{match, steps}], default_steps"
+        "[{match, steps}], default_steps | rtb: failover_steps, zip_prompt, minimum_bid_cents"
     ),
     "properties": {"type": {"enum": list(STEP_TYPES)}},
     "required": ["type"],
@@ -253,6 +289,17 @@ def destinations(config: Mapping[str, Any]) -> list[str]:
     return list(seen)
 
 
+# Where an rtb step sends calls: to whichever outside buyer bids, a destination no config names.
+RTB_BUYERS = "rtb auction buyers"
+
+
+def reach(config: Mapping[str, Any]) -> list[str]:
+    """Where a flow can send calls, for the routing checks: every number it rings, and RTB_BUYERS when
+    an rtb step auctions calls (a flow that starts auctioning sends calls outside the business)."""
+    auctions = any(node.step.get("type") == "rtb" for node in walk(_list(config.get("steps"))))
+    return destinations(config) + ([RTB_BUYERS] if auctions else [])
+
+
 # --- The outline --------------------------------------------------------------------------------------
 
 _DAY_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -321,11 +368,21 @@ def describe(step: Mapping[str, Any]) -> str:
             parts.append(_quote(step["prompt"], 100))
         if step.get("timeout_seconds"):
             parts.append(f"wait {step['timeout_seconds']}s")
+    elif kind == "rtb":
+        bid = {**RTB_DEFAULTS, **{k: v for k, v in step.items() if v is not None}}
+        parts.append(f"auction: ZIP asked ({bid['zip_retries']} retries)")
+        if step.get("zip_prompt"):
+            parts.append(_quote(step["zip_prompt"], 60))
+        parts.append(f"buyers {bid['buyer_timeout_seconds']}s, min bid {_cents(bid['minimum_bid_cents'])}")
     elif kind == "schedule" and step.get("timezone"):
         parts.append(str(step["timezone"]))
     elif kind == "webhook":
         parts.append("(deprecated: skipped when a call runs)")
     return " ".join(p for p in parts if p)
+
+
+def _cents(value: Any) -> str:
+    return f"${value / 100:.2f}" if isinstance(value, int) else str(value)
 
 
 def _reaching(numbers: list[str], shown: int = 3) -> str:
@@ -385,8 +442,11 @@ def outline(config: Mapping[str, Any], *, prefix: str = "steps", max_depth: int 
                     emit(children, depth + 1)
 
     emit(steps, 1)
-    if isinstance(config, Mapping) and isinstance(config.get("settings"), Mapping) and config["settings"]:
-        lines.insert(0, "settings " + ", ".join(_setting(k, v) for k, v in config["settings"].items()))
+    settings = config.get("settings") if isinstance(config, Mapping) else None
+    # A setting the API sends as null (the alternate flow shape does) is one the flow does not set.
+    shown = {k: v for k, v in settings.items() if v is not None} if isinstance(settings, Mapping) else {}
+    if shown:
+        lines.insert(0, "settings " + ", ".join(_setting(k, v) for k, v in shown.items()))
     counts = Counter(str(n.step.get("type", "?")) for n in nodes)
     return Outline(
         lines=lines,

@@ -1,5 +1,5 @@
 """MCP resources: the number inventory and call-flow outlines for clients that attach resources, and
-what is too large for a tool result: CSV exports (see cs_mcp/exports.py) and voicemail audio.
+what is too large for a tool result: CSV exports (see cs_mcp/exports.py) and voicemail and call audio.
 
 The inventory and flow resources are the same answers as list_numbers and get_call_flow (same role
 filtering, same budget), read through the same runner, so they cannot drift from the tools. Every
@@ -8,6 +8,7 @@ resource is an exit: what it serves, and its errors, pass `secrets.redact` (`@re
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,10 +16,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from cs_mcp import catalogue
+from cs_mcp.client import RawResponse
 from cs_mcp.errors import CallScalerError
 from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
 from cs_mcp.runner import AppState, Runner  # at run time: the SDK resolves `ctx`'s annotation here
 from cs_mcp.secrets import redacted
+from cs_mcp.toolsets.calls import RECORDING_URI as CALL_RECORDING_URI
 from cs_mcp.toolsets.voicemails import RECORDING_URI
 
 INVENTORY_STATUSES = ("active", "paused", "all")
@@ -35,6 +38,23 @@ async def _tool_text(
     except ToolError as exc:
         raise ResourceError(str(exc)) from None
     return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+async def _audio(
+    runner: Runner, tool: str, what: str, record_id: str, fetch: Callable[[str], Awaitable[RawResponse]]
+) -> bytes:
+    """The audio of `tool` for a resource read: refused as the tool would be when the tool is hidden."""
+    spec = catalogue.by_name()[tool]
+    if reason := runner.settings.hidden_reason(spec):
+        raise ResourceError(f"this resource is the audio of {tool}, which is hidden: {reason}")
+    try:
+        UUID(record_id)
+        raw = await fetch(record_id)
+    except ValueError:
+        raise ResourceError(f"{record_id!r} is not a {what} id (a UUID)") from None
+    except CallScalerError as exc:
+        raise ResourceError(f"could not fetch the recording: {exc}") from None
+    return raw.content
 
 
 def register_resources(server: MCPServer[AppState], runner: Runner) -> None:
@@ -72,19 +92,22 @@ def register_resources(server: MCPServer[AppState], runner: Runner) -> None:
     )
     @redacted
     async def voicemail_recording(voicemail_id: str, ctx: Context[AppState, Any]) -> bytes:
-        spec = catalogue.by_name()["get_voicemail_recording"]
-        if reason := runner.settings.hidden_reason(spec):
-            raise ResourceError(
-                f"this resource is the audio of get_voicemail_recording, which is hidden: {reason}"
-            )
-        try:
-            UUID(voicemail_id)
-            raw = await ctx.request_context.lifespan_context.api.voicemails.recording(voicemail_id)
-        except ValueError:
-            raise ResourceError(f"{voicemail_id!r} is not a voicemail id (a UUID)") from None
-        except CallScalerError as exc:
-            raise ResourceError(f"could not fetch the recording: {exc}") from None
-        return raw.content
+        api = ctx.request_context.lifespan_context.api
+        return await _audio(
+            runner, "get_voicemail_recording", "voicemail", voicemail_id, api.voicemails.recording
+        )
+
+    @server.resource(
+        CALL_RECORDING_URI,
+        name="call_recording",
+        title="Call audio",
+        description="A call's recording (audio/mpeg), for audio too large to attach to a tool result.",
+        mime_type="audio/mpeg",
+    )
+    @redacted
+    async def call_recording(call_id: str, ctx: Context[AppState, Any]) -> bytes:
+        api = ctx.request_context.lifespan_context.api
+        return await _audio(runner, "get_call_recording", "call", call_id, api.calls.recording)
 
     @server.resource(
         EXPORT_URI_PREFIX + "{name}",

@@ -5,7 +5,7 @@ Pydantic's schemas carry a title on every property, `anyOf [X, null]` for every 
 enums, formats, patterns, ranges, short descriptions); length limits stay enforced by the input
 models, with clear errors, but are not published, and conventions every list shares (default page
 size, sort spelling, date ranges) are said once in the server instructions. Output schemas keep the
-shape (property names and types at the top, nested objects and arrays by type) and the
+shape (property names, types and descriptions at the top, nested objects and arrays by type) and the
 untrusted-text marks; results are sent with `exclude_none`, so optional fields are simply absent.
 """
 
@@ -130,12 +130,15 @@ def _output_field(annotation: Any, metadata: tuple[Any, ...] = ()) -> dict[str, 
     if origin is dict or annotation is dict:
         return {"type": "object"}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        # A nested object: its type, and which of its fields carry untrusted text.
+        # A nested object: its type, and its fields that carry untrusted text or say what they mean.
         marked = {
             name: schema
             for name, field in annotation.model_fields.items()
-            if (schema := _output_field(field.annotation, tuple(field.metadata))).get("description")
-            == UNTRUSTED_NOTE
+            if (
+                schema := _described(
+                    _output_field(field.annotation, tuple(field.metadata)), field.description
+                )
+            ).get("description")
         }
         return {"type": "object", "properties": marked} if marked else {"type": "object"}
     return {"type": _JSON_TYPES[annotation]} if annotation in _JSON_TYPES else {}
@@ -148,8 +151,16 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     small, and generating full schemas only to cut them down was a sixth of the start-up time.
     """
     properties = {
-        name: _output_field(field.annotation, tuple(field.metadata))
+        name: _described(_output_field(field.annotation, tuple(field.metadata)), field.description)
         for name, field in model.model_fields.items()
         if not field.exclude  # text-only advice (see Page.note)
     }
     return {"type": "object", "properties": properties}
+
+
+def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
+    """A top-level field's description, published: outputSchema is not paid for in the model's context, and
+    what a figure means (answered, missed, a period) is worth saying where the figure is."""
+    if not description or "description" in schema:  # an untrusted field keeps its mark
+        return schema
+    return {"description": description, **schema}

@@ -34,8 +34,15 @@ PATTERN_SAMPLES = {
     r"^https?://\S+\.\S+$": "https://acme.example/plumbing",
 }
 FORMAT_SAMPLES = {"uuid": "3f0c6f52-4a4e-4c1a-9d2e-5b7f0e4a1c11", "date": "2026-01-31"}
-# Free text that reads better in an example than "text".
-NAME_SAMPLES = {"name": "Tampa Google Ads", "body": "Your technician is on the way."}
+# Values that read better in an example than "text" (or that must differ from their format's one sample).
+NAME_SAMPLES = {
+    "name": "Tampa Google Ads",
+    "body": "Your technician is on the way.",
+    "first_since": "2026-01-01",
+    "first_before": "2026-02-01",
+    "second_since": "2026-02-01",
+    "second_before": "2026-03-01",
+}
 # Arguments an example never needs: they come from an earlier answer.
 NEVER_IN_EXAMPLES = frozenset({"confirmation_token", "cursor"})
 FORMAT_WORDS = {"uuid": "id (UUID)", "date": "date YYYY-MM-DD"}
@@ -149,7 +156,7 @@ def sample_of(node: Mapping[str, Any], defs: Mapping[str, Any], name: str = "") 
     pattern, form = node.get("pattern"), node.get("format")
     if pattern is not None:
         return PATTERN_SAMPLES.get(pattern, "")
-    return FORMAT_SAMPLES.get(form or "") or NAME_SAMPLES.get(name, "text")
+    return NAME_SAMPLES.get(name) or FORMAT_SAMPLES.get(form or "") or "text"
 
 
 def example_arguments(spec: ToolSpec) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
     busiest_contact = max(state["conversations"], key=lambda c: c["message_count"])["contact"]
     biggest_group = max(state["number_groups"], key=lambda g: len(g["number_ids"]))
     call = state["calls"][0]
+    today, week_ago, two_weeks_ago = (str(sandbox.now.date() - timedelta(days=days)) for days in (0, 7, 14))
     return {
         "get_number": {"number": state["numbers"][0]["phone_number"]},
         "get_number_stats": {"number_id": state["numbers"][0]["id"]},
@@ -70,6 +72,16 @@ def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
             "call_id": next(c["id"] for c in state["calls"] if c.get("has_transcription"))
         },
         "get_call_analytics": {"group_by": ["number", "source"], "metrics": ["calls", "answer_rate"]},
+        "get_call_recording": {"call_id": next(c["id"] for c in state["calls"] if c["has_recording"])},
+        # A week of calls: the whole log at scale 100 is over the export's 100,000 rows (the API refuses it).
+        "export_calls_csv": {"since": week_ago},
+        "compare_periods": {
+            "metric": "answer_rate",
+            "first_since": two_weeks_ago,
+            "first_before": week_ago,
+            "second_since": week_ago,
+            "second_before": today,
+        },
     }
 
 

@@ -1,15 +1,18 @@
-"""Calls: the call log (filtered and paged by the API itself), one call, its transcription, and the
-analytics endpoint that counts calls by the same filters."""
+"""Calls: the call log (filtered and paged by the API itself), one call, its transcription and recording,
+the CSV export, and the analytics endpoint that counts calls by the same filters."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from cs_mcp.api.resource import Resource
+
+if TYPE_CHECKING:
+    from cs_mcp.client import RawResponse
 
 # The API's largest page of calls (with an API key), and how many pages are asked for at once: well
 # within the client's pool of 20 connections, so other tools' requests still find one.
@@ -82,6 +85,14 @@ class Calls(Resource):
         if text is not None and not isinstance(text, str):
             raise answer.unreadable("the transcription is not text")
         return text
+
+    async def recording(self, call_id: object) -> RawResponse:
+        """The call's audio (audio/mpeg), as bytes; 404 `NotFound` when the call has none."""
+        return await self._client.get_raw(f"/calls/{call_id}/recording")
+
+    async def export(self, filters: Mapping[str, Any]) -> RawResponse:
+        """Every call matching `filters` as CSV (no paging). Too many matches: 422 `InvalidRequest`."""
+        return await self._client.get_raw("/calls/export", filters)
 
     async def analytics(
         self, filters: Mapping[str, Any], *, group_by: list[str], metrics: list[str]

@@ -288,7 +288,7 @@ async def preview_create_call_flow(call: ToolCall, params: CreateCallFlow) -> Pr
     return routing.reroute_preview(
         f"Create call flow {params.name!r} (no numbers route to it until update_number does)",
         before=[],
-        after=flows.destinations(config),
+        after=flows.reach(config),
         own=await routing.own_numbers(call),
     )
 
@@ -317,8 +317,8 @@ async def preview_update_call_flow(call: ToolCall, params: UpdateCallFlow) -> Pr
     count = await _number_count(call, flow)
     return routing.reroute_preview(
         f"Replace the config of call flow {name!r} ({count} number{'s' if count != 1 else ''} route to it)",
-        before=flows.destinations(flow.config),
-        after=flows.destinations(params.config_json.model_dump(mode="json", exclude_none=True)),
+        before=flows.reach(flow.config),
+        after=flows.reach(params.config_json.model_dump(mode="json", exclude_none=True)),
         own=await routing.own_numbers(call),
     )
 

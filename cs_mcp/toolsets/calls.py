@@ -1,4 +1,5 @@
-"""Calls: the call log (server-side filters and paging), one call, its transcription.
+"""Calls: the call log (server-side filters and paging), one call, its transcription and recording, and
+the log as a CSV export.
 
 The call log can hold hundreds of thousands of calls, so list_calls does not fetch it whole: the API
 filters and pages it (`limit`, `cursor`), and `GET /analytics/calls` with the same filters counts
@@ -9,13 +10,18 @@ matching call (bounded: see `cs_mcp.call_groups`).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from cs_mcp import call_groups, dimensions
+from cs_mcp import call_groups, definitions, dimensions
 from cs_mcp.budget import Measured, clip, fit_budget, text_room
 from cs_mcp.dimensions import Grouping
+from cs_mcp.errors import InvalidRequest, NotFound
+from cs_mcp.exports import CsvExport, export_result
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import (
     ListQuery,
@@ -26,9 +32,11 @@ from cs_mcp.listing import (
     page_note,
     page_size,
     project,
+    summarise,
 )
 from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
+from cs_mcp.toolsets.voicemails import Audio, audio_result
 
 CallStatus = Literal["completed", "no-answer", "voicemail", "busy", "failed"]
 Direction = Literal["inbound", "outbound"]
@@ -60,11 +68,9 @@ CALL_SYSTEM_FIELDS = frozenset(
 # --- Models ---------------------------------------------------------------------------------------
 
 
-class CallQuery(ToolInput):
-    """The API's call filters; list_calls and get_call_analytics share them."""
+class CallFilters(ToolInput):
+    """The API's call filters but the date range (compare_periods takes two ranges of its own)."""
 
-    since: SinceDate = None
-    before: BeforeDate = None
     status: CallStatus | None = None
     direction: Direction | None = None
     source: Annotated[str | None, Field(max_length=40, description="e.g. google, facebook, direct")] = None
@@ -74,6 +80,7 @@ class CallQuery(ToolInput):
     max_duration: Duration | None = None
     min_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
     max_ai_score: Annotated[int | None, Field(ge=0, le=100)] = None
+    qualified: bool | None = None
     search: Annotated[
         str | None,
         Field(min_length=1, max_length=60, description="caller, number or flow"),
@@ -81,8 +88,6 @@ class CallQuery(ToolInput):
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
-        if self.since and self.before and self.before <= self.since:
-            raise ValueError("before must be after since (it is exclusive)")
         for low, high in (("min_duration", "max_duration"), ("min_ai_score", "max_ai_score")):
             if (a := getattr(self, low)) is not None and (b := getattr(self, high)) is not None and a > b:
                 raise ValueError(f"{low} must not exceed {high}")
@@ -92,6 +97,35 @@ class CallQuery(ToolInput):
         return self.model_dump(
             mode="json", by_alias=True, exclude_none=True, include=set(CallQuery.model_fields)
         )
+
+
+class CallQuery(CallFilters):
+    """The API's call filters; list_calls, export_calls_csv and get_call_analytics share them."""
+
+    since: SinceDate = None
+    before: BeforeDate = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        if self.since and self.before and self.before <= self.since:
+            raise ValueError("before must be after since (it is exclusive)")
+        return self
+
+
+def _without_ranges(schema: dict[str, Any]) -> None:
+    for name in RANGE_FILTERS:
+        schema.get("properties", {}).pop(name, None)
+
+
+# The tools that take list_calls' filters besides it (export_calls_csv, compare_periods) accept the
+# duration and AI-score ranges without publishing them: in every session's tools/list they would cost
+# ~60 tokens a tool, for questions list_calls answers.
+RANGE_FILTERS = ("min_duration", "max_duration", "min_ai_score", "max_ai_score")
+RANGES_UNPUBLISHED = ConfigDict(json_schema_extra=_without_ranges)
+
+
+class ExportCalls(CallQuery):
+    model_config = RANGES_UNPUBLISHED
 
 
 class ListCalls(CallQuery, ListQuery):
@@ -104,7 +138,7 @@ class CallItem(ApiObject):
     id: str | None = None
     created_at: str | None = None
     direction: str | None = None
-    status: str | None = None
+    status: str | None = Field(None, description=definitions.STATUS)
     caller_number: str | None = None
     caller_name: UntrustedText | None = None
     tracking_number: str | None = None
@@ -114,6 +148,7 @@ class CallItem(ApiObject):
 
 
 CallPage = Page[CallItem]
+CallExport = CsvExport[CallItem]
 
 
 class Call(ApiObject):
@@ -123,10 +158,11 @@ class Call(ApiObject):
     trusted_extras = CALL_SYSTEM_FIELDS
 
     id: str
-    status: str | None = None
+    status: str | None = Field(None, description=definitions.STATUS)
     caller_number: str | None = None
     caller_name: UntrustedText | None = None
     duration_seconds: int | None = None
+    qualified_ai: bool | None = Field(None, description=f"qualified: {definitions.QUALIFIED}")
     summary: UntrustedText | None = None
     transcription: UntrustedText | None = None
     note: str | None = None
@@ -134,6 +170,14 @@ class Call(ApiObject):
 
 class CallId(ToolInput):
     call_id: Id
+
+
+# Served by cs_mcp/resources.py, which fetches the audio with the server's key when a client reads it.
+RECORDING_URI = "callscaler://calls/{call_id}/recording"
+
+
+class CallRecording(Audio):
+    call_id: str
 
 
 class Transcription(BaseModel):
@@ -264,9 +308,57 @@ async def get_call_transcription(call: ToolCall, params: CallId) -> Transcriptio
     )
 
 
+async def get_call_recording(call: ToolCall, params: CallId) -> CallToolResult:
+    meta = await call.api.calls.get(params.call_id)
+    try:
+        raw = await call.api.calls.recording(params.call_id)
+    except NotFound:
+        raise ToolError(
+            f"call {params.call_id} has no recording (status {meta.get('status')}, "
+            f"{meta.get('duration_seconds')} s): answered calls and voicemails that lasted are recorded"
+        ) from None
+    info = CallRecording.of(
+        raw,
+        call_id=str(params.call_id),
+        duration_seconds=meta.get("duration_seconds"),
+        uri=RECORDING_URI.format(call_id=params.call_id),
+    )
+    return audio_result(call, raw, info, f"call-{info.call_id}")
+
+
+def export_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over every exported call, by the words the instructions define, then by status, source, direction."""
+    statuses = Counter(row.get("status") for row in rows)
+    return {
+        "answered": statuses[definitions.ANSWERED_STATUS],
+        "missed": sum(statuses[status] for status in definitions.MISSED_STATUSES),
+        "voicemail": statuses[definitions.VOICEMAIL_STATUS],
+        "qualified": sum(1 for row in rows if row.get("qualified_ai") == "true"),
+        **summarise(rows, ("status", "source", "direction"), ()),
+    }
+
+
+async def export_calls_csv(call: ToolCall, params: ExportCalls) -> CallToolResult:
+    try:
+        raw = await call.api.calls.export(params.api_filters())
+    except InvalidRequest as exc:
+        raise ToolError(
+            f"{exc} When too many calls match, export in parts: shorter since/before ranges, or more filters."
+        ) from None
+    return export_result(
+        raw.content,
+        stem="calls",
+        row_model=CallItem,
+        summary=export_summary,
+        budget=call.settings.max_output_tokens,
+    )
+
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "list_calls": ToolFunctions(handler=list_calls),
     "get_call": ToolFunctions(handler=get_call),
     "get_call_transcription": ToolFunctions(handler=get_call_transcription),
+    "get_call_recording": ToolFunctions(handler=get_call_recording),
+    "export_calls_csv": ToolFunctions(handler=export_calls_csv),
 }

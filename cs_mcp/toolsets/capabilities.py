@@ -1,9 +1,10 @@
-"""get_capabilities: what this server is, and what it hides and why."""
+"""get_capabilities: what this server is, what it hides and why, today's date, and what the figures mean."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from cs_mcp import definitions
 from cs_mcp.guardrails.preview import GuardrailError
 from cs_mcp.handlers import ToolCall
 from cs_mcp.models import ToolInput
@@ -14,7 +15,9 @@ class NoArguments(ToolInput):
     pass
 
 
-class Capabilities(BaseModel):
+class Capabilities(definitions.Clock):
+    """The business's clock (today, time zone) first: every date question starts from it."""
+
     role: str
     mode: str = Field(description="sandbox or live")
     toolsets: list[str]
@@ -24,6 +27,7 @@ class Capabilities(BaseModel):
     confirmation: dict[str, str]
     caps: dict[str, int]
     max_output_tokens: int
+    definitions: dict[str, str] = Field(description="what answered, missed, qualified, each period... mean")
 
 
 async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
@@ -37,7 +41,12 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
         )
     except GuardrailError:
         this_client = "refused: --confirm elicit, and this client cannot elicit"
+    meanings = dict(definitions.DEFINITIONS)
+    if settings.sandbox:
+        meanings["periods in the sandbox"] = definitions.SANDBOX_PERIODS
+    now = definitions.clock(settings.time_zone)
     return Capabilities(
+        **now.model_dump(),
         role=settings.role.label,
         mode="sandbox" if settings.sandbox else "live",
         toolsets=sorted(settings.toolsets) if settings.toolsets else list(TOOLSETS),
@@ -55,4 +64,5 @@ async def capabilities(call: ToolCall, params: NoArguments) -> Capabilities:
             "sms_per_hour": settings.caps.sms_per_hour,
         },
         max_output_tokens=settings.max_output_tokens,
+        definitions=meanings,
     )

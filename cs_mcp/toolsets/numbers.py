@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cs_mcp import routing
 from cs_mcp.api.models import Number, Released
-from cs_mcp.exports import CsvExport, csv_result
+from cs_mcp.exports import CsvFile, csv_result
 from cs_mcp.filters import Contains, Match, NonZero
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
@@ -19,7 +19,7 @@ from cs_mcp.listing import ListQuery, Page, summarise
 from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
 from cs_mcp.spec import ToolFunctions
 
-__all__ = ["CsvExport", "Number", "Released"]  # re-exported: the catalogue names them in this toolset
+__all__ = ["CsvFile", "Number", "Released"]  # re-exported: the catalogue names them in this toolset
 
 NumberStatus = Literal["active", "paused"]
 NumberType = Literal["local", "toll_free"]

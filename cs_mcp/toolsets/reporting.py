@@ -1,4 +1,5 @@
-"""Reporting: the dashboard, call analytics (grouped counts and averages), webhook delivery logs."""
+"""Reporting: the dashboard, call analytics (grouped counts and averages), one metric over two periods,
+webhook delivery logs."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from cs_mcp import call_groups, handlers
+from cs_mcp import call_groups, definitions, handlers
 from cs_mcp.budget import Measured, fit_budget
 from cs_mcp.call_groups import Metric
 from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
@@ -17,7 +18,7 @@ from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.toolsets.calls import CallQuery
+from cs_mcp.toolsets.calls import RANGES_UNPUBLISHED, CallFilters, CallQuery
 
 # What get_call_analytics groups by and measures (see cs_mcp.call_groups); the Analytics API's own
 # names, which earlier versions of this tool took, still work for the dimensions and metrics they name.
@@ -62,12 +63,12 @@ class DashboardQuery(ToolInput):
 class Dashboard(ApiObject):
     """The dashboard's documented figures; anything else the API adds comes through too."""
 
-    period: str | None = None
+    period: str | None = Field(None, description=definitions.PERIOD)
     total_calls: int | None = None
-    answered: int | None = None
-    missed: int | None = None
-    qualified: int | None = None
-    avg_duration_seconds: float | None = None
+    answered: int | None = Field(None, description=definitions.ANSWERED)
+    missed: int | None = Field(None, description=definitions.MISSED)
+    qualified: int | None = Field(None, description=definitions.QUALIFIED)
+    avg_duration_seconds: float | None = Field(None, description=definitions.AVG_DURATION)
     top_sources: list[dict[str, Any]] | None = None
     top_numbers: list[dict[str, Any]] | None = None
 
@@ -161,6 +162,122 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
     return await fit_budget(call.settings.max_output_tokens, min(params.limit, len(rows)), first)
 
 
+# --- compare_periods ----------------------------------------------------------------------------------
+
+CompareMetric = Literal[
+    "calls",
+    "answered",
+    "missed",
+    "voicemail",
+    "qualified",
+    "answer_rate",
+    "qualified_rate",
+    "avg_duration",
+    "avg_duration_answered",
+]
+METRIC_MEANINGS = {
+    "calls": "every matching call",
+    "answered": definitions.ANSWERED,
+    "missed": definitions.MISSED,
+    "voicemail": definitions.VOICEMAIL,
+    "qualified": definitions.QUALIFIED,
+    "answer_rate": definitions.ANSWER_RATE,
+    "qualified_rate": definitions.QUALIFIED_RATE,
+    "avg_duration": definitions.AVG_DURATION,
+    "avg_duration_answered": definitions.AVG_DURATION_ANSWERED,
+}
+QUALIFIED_METRICS = frozenset({"qualified", "qualified_rate"})
+
+
+class ComparePeriods(CallFilters):
+    model_config = RANGES_UNPUBLISHED
+
+    metric: CompareMetric
+    first_since: Day
+    first_before: Day
+    second_since: Day
+    second_before: Day
+
+    @model_validator(mode="after")
+    def _periods(self) -> ComparePeriods:
+        for period in ("first", "second"):
+            if getattr(self, f"{period}_before") <= getattr(self, f"{period}_since"):
+                raise ValueError(f"{period}_before must be after {period}_since (it is exclusive)")
+        return self
+
+
+class Comparison(BaseModel):
+    metric: str
+    meaning: str = Field(description="what the metric counts, as get_capabilities defines it")
+    first: float = Field(description="the metric from first_since to first_before")
+    second: float = Field(description="the metric from second_since to second_before")
+    change: float = Field(description="second - first")
+    change_pct: float | None = Field(description="100 * change / first, 1 decimal; absent when first is 0")
+
+
+async def _metric_over(call: ToolCall, filters: dict[str, Any], metric: str) -> int | float:
+    """`metric` over the calls matching `filters`, from the API's documented analytics: counts per status
+    (with their mean durations), and the count of qualified calls (the `qualified` filter)."""
+    counted = await call.api.calls.analytics(filters, group_by=["status"], metrics=["count", "avg_duration"])
+    statuses = {str(row.get("status")): row for row in counted.rows}
+    calls = int(counted.totals.get("count") or sum(int(row.get("count") or 0) for row in counted.rows))
+
+    def count(*names: str) -> int:
+        return sum(int(statuses.get(name, {}).get("count") or 0) for name in names)
+
+    def share(part: int) -> float:
+        return round(100 * part / calls, 1) if calls else 0.0
+
+    answered = count(definitions.ANSWERED_STATUS)
+    match metric:
+        case "calls":
+            return calls
+        case "answered":
+            return answered
+        case "missed":
+            return count(*definitions.MISSED_STATUSES)
+        case "voicemail":
+            return count(definitions.VOICEMAIL_STATUS)
+        case "answer_rate":
+            return share(answered)
+        case "avg_duration":
+            return float(counted.totals.get("avg_duration") or 0.0)
+        case "avg_duration_answered":
+            return float(statuses.get(definitions.ANSWERED_STATUS, {}).get("avg_duration") or 0.0)
+    if "qualified" in filters:  # the filter already decides which calls are qualified
+        qualified = calls if filters["qualified"] else 0
+    else:
+        flagged = await call.api.calls.analytics(
+            {**filters, "qualified": True}, group_by=[], metrics=["count"]
+        )
+        qualified = int(flagged.totals.get("count") or 0)
+    return qualified if metric == "qualified" else share(qualified)
+
+
+async def compare_periods(call: ToolCall, params: ComparePeriods) -> Comparison:
+    filters = params.api_filters()
+    first, second = [
+        await _metric_over(
+            call,
+            {**filters, "start_date": since.isoformat(), "end_date": before.isoformat()},
+            params.metric,
+        )
+        for since, before in (
+            (params.first_since, params.first_before),
+            (params.second_since, params.second_before),
+        )
+    ]
+    change = round(second - first, 1)
+    return Comparison(
+        metric=params.metric,
+        meaning=METRIC_MEANINGS[params.metric],
+        first=first,
+        second=second,
+        change=change,
+        change_pct=round(100 * change / first, 1) if first else None,
+    )
+
+
 class Delivery(ApiObject):
     trusted_extras = frozenset({"url", "duration_ms"})  # the business's own endpoint, and timing
 
@@ -202,5 +319,6 @@ def _failures(matching: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "get_call_analytics": ToolFunctions(handler=get_call_analytics),
+    "compare_periods": ToolFunctions(handler=compare_periods),
     "list_webhook_deliveries": ToolFunctions(handler=list_webhook_deliveries),
 }

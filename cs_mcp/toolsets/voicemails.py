@@ -1,9 +1,10 @@
-"""Voicemails: the inbox, one voicemail with its transcription, and its audio."""
+"""Voicemails: the inbox, one voicemail with its transcription, and its audio (attached when it fits the
+output budget, else linked; `audio_result` delivers a call recording the same way)."""
 
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from mcp_types import AudioContent, CallToolResult, ResourceLink, TextContent
 from pydantic import AfterValidator, BaseModel, Field
@@ -16,6 +17,9 @@ from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
 from cs_mcp.rendering import render
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.token_count import within
+
+if TYPE_CHECKING:
+    from cs_mcp.client import RawResponse
 
 SNIPPET_CHARS = 100
 # Undeclared voicemail fields that hold the system's data; anything else the API adds is untrusted.
@@ -77,14 +81,46 @@ class VoicemailId(ToolInput):
 RECORDING_URI = "callscaler://voicemails/{voicemail_id}/recording"
 
 
-class Recording(BaseModel):
-    voicemail_id: str
+class Audio(BaseModel):
+    """What an audio result says beside the audio: how large it is, and whether it is attached or linked."""
+
     media_type: str
     bytes: int
     duration_seconds: int | None = None
     delivery: Literal["inline", "link"] = Field(description="inline: audio content attached; link: read uri")
     uri: str
     note: str | None = None
+
+    @classmethod
+    def of(cls, raw: RawResponse, **fields: Any) -> Self:
+        media_type = raw.media_type.split(";")[0].strip() or "audio/mpeg"
+        return cls(media_type=media_type, bytes=len(raw.content), delivery="inline", **fields)
+
+
+class Recording(Audio):
+    voicemail_id: str
+
+
+def audio_result(call: ToolCall, raw: RawResponse, info: Audio, link_name: str) -> CallToolResult:
+    """The audio inline (base64 MCP audio content) when it fits the output budget, else a link to `info.uri`
+    (a resource of cs_mcp/resources.py) named `link_name`."""
+    encoded = base64.b64encode(raw.content).decode("ascii")
+    room = call.settings.max_output_tokens - measure(info).tokens - 100
+    if within(encoded, room):
+        media: AudioContent | ResourceLink = AudioContent(
+            type="audio", data=encoded, mime_type=info.media_type
+        )
+    else:
+        info.delivery = "link"
+        info.note = (
+            f"the audio ({info.bytes} bytes) is over the {call.settings.max_output_tokens}-token output budget, "
+            "so it is linked: the client can read the resource uri"
+        )
+        media = ResourceLink(type="resource_link", uri=info.uri, name=link_name, mime_type=info.media_type)
+    return CallToolResult(
+        content=[TextContent(type="text", text=render(info)), media],
+        structured_content=info.model_dump(mode="json", exclude_none=True),
+    )
 
 
 async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
@@ -96,35 +132,15 @@ async def get_voicemail(call: ToolCall, params: VoicemailId) -> Voicemail:
 
 
 async def get_voicemail_recording(call: ToolCall, params: VoicemailId) -> CallToolResult:
-    """The audio inline (base64 MCP audio content) when it fits the output budget, else a link to it."""
     meta = await call.api.voicemails.get(params.voicemail_id)
     raw = await call.api.voicemails.recording(params.voicemail_id)
-    media_type = raw.media_type.split(";")[0].strip() or "audio/mpeg"
-    encoded = base64.b64encode(raw.content).decode("ascii")
-    info = Recording(
+    info = Recording.of(
+        raw,
         voicemail_id=str(params.voicemail_id),
-        media_type=media_type,
-        bytes=len(raw.content),
         duration_seconds=meta.get("duration_seconds"),
-        delivery="inline",
         uri=RECORDING_URI.format(voicemail_id=params.voicemail_id),
     )
-    room = call.settings.max_output_tokens - measure(info).tokens - 100
-    if within(encoded, room):
-        media: AudioContent | ResourceLink = AudioContent(type="audio", data=encoded, mime_type=media_type)
-    else:
-        info.delivery = "link"
-        info.note = (
-            f"the audio ({info.bytes} bytes) is over the {call.settings.max_output_tokens}-token output budget, "
-            "so it is linked: the client can read the resource uri"
-        )
-        media = ResourceLink(
-            type="resource_link", uri=info.uri, name=f"voicemail-{info.voicemail_id}", mime_type=media_type
-        )
-    return CallToolResult(
-        content=[TextContent(type="text", text=render(info)), media],
-        structured_content=info.model_dump(mode="json", exclude_none=True),
-    )
+    return audio_result(call, raw, info, f"voicemail-{info.voicemail_id}")
 
 
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
