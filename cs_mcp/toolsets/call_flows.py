@@ -431,17 +431,16 @@ _copied = handlers.CreatedItem(
 
 # --- trace_call_route -------------------------------------------------------------------------------
 
-Keys = Annotated[str, Field(pattern=r"^[0-9*#]{1,20}$", description="menu keys, in order")]
+# Checked, not published: what keys and a ZIP look like goes without saying.
+Keys = Annotated[str, Field(pattern=r"^[0-9*#]{1,20}$"), WithJsonSchema({"type": "string"})]
+Zip = Annotated[str, Field(pattern=r"^[0-9]{5}$"), WithJsonSchema({"type": "string"})]
 
 
 class TraceCallRoute(ToolInput):
-    number: Annotated[str, Field(min_length=1, max_length=120, description="tracking number, id or name")]
-    at: Annotated[
-        str,
-        Field(max_length=40, description="ISO date-time (business time zone unless offset) or HH:MM today"),
-    ]
+    number: Annotated[str, Field(min_length=1, max_length=120, description="E.164, id or name")]
+    at: Annotated[str, Field(max_length=40, description="ISO, business time zone unless offset; or HH:MM")]
     keypresses: Keys | None = None
-    zip: Annotated[str | None, Field(pattern=r"^[0-9]{5}$")] = None
+    zip: Zip | None = None
     tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]] | None, Field(max_length=10)] = (
         None
     )

@@ -11,11 +11,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from cs_mcp import text_sources
 from cs_mcp.budget import Measured, clip, fit
 from cs_mcp.handlers import ToolCall
+from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.models import Day, Phone, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.text_search import MatchMode, TextQuery
@@ -29,7 +30,12 @@ SOURCES = {
     "call": text_sources.call_transcripts,
     "form": text_sources.form_submissions,
 }
-Limit = Annotated[int, Field(ge=1, le=100)]
+# Published as the list tools publish theirs (the default page size is in the server instructions).
+Limit = Annotated[
+    int,
+    Field(ge=1, le=100, json_schema_extra=lambda schema: schema.pop("default", None)),
+    WithJsonSchema({"type": "integer", "maximum": 100}),
+]
 TIMELINE_TEXT_CHARS = 120  # of a message, transcription or submission, on a timeline line
 
 
@@ -43,11 +49,11 @@ def _ordered(since: Any, before: Any) -> None:
 
 class SearchText(ToolInput):
     query: Annotated[str, Field(min_length=1, max_length=200)]
-    match: Annotated[MatchMode, Field(description="any word, all words, or the words in order")] = "any"
-    kinds: Annotated[list[Kind] | None, Field(min_length=1, description="default all")] = None
+    match: Annotated[MatchMode, WithJsonSchema({"enum": ["any", "all", "phrase"]})] = "any"
+    kinds: Annotated[list[Kind] | None, Field(min_length=1)] = None
     since: Day | None = None
     before: Day | None = None
-    limit: Limit = 20
+    limit: Limit = DEFAULT_PAGE_SIZE
 
     @model_validator(mode="after")
     def _readable(self) -> Self:
@@ -135,7 +141,7 @@ async def search_text(call: ToolCall, params: SearchText) -> Measured[TextSearch
 class CallerTimelineQuery(ToolInput):
     phone: Phone
     since: Day | None = None
-    limit: Limit = 20
+    limit: Limit = DEFAULT_PAGE_SIZE
 
 
 class TimelineEvent(BaseModel):
