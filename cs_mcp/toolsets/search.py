@@ -39,6 +39,14 @@ Limit = Annotated[
 TIMELINE_TEXT_CHARS = 120  # of a message, transcription or submission, on a timeline line
 
 
+def _shown(shown: int, total: int, what: str, cut: bool, narrow: str) -> str | None:
+    """The note on a page that holds fewer than all: how many, and whether the output budget cut it."""
+    if shown == total:
+        return None
+    budget = " (the output budget cut the page)" if cut else ""
+    return f"showing the newest {shown} of {total} {what}{budget}; narrow with {narrow}"
+
+
 def _ordered(since: Any, before: Any) -> None:
     if since and before and before <= since:
         raise ValueError("before must be after since (it is exclusive)")
@@ -117,12 +125,9 @@ async def search_text(call: ToolCall, params: SearchText) -> Measured[TextSearch
 
     def build(size: int) -> TextSearchResult:
         shown = found[:size]
-        note = None
-        if len(shown) < len(found):
-            note = (
-                f"showing the newest {len(shown)} of {len(found)} matches; narrow with kinds, since/before, "
-                "or more words" + (" (the output budget cut the page)" if size < params.limit else "")
-            )
+        note = _shown(
+            len(shown), len(found), "matches", size < params.limit, "kinds, since/before or more words"
+        )
         return TextSearchResult(
             total=len(found),
             by_kind={kind: by_kind[kind] for kind in kinds},
@@ -256,9 +261,7 @@ async def get_caller_timeline(call: ToolCall, params: CallerTimelineQuery) -> Me
             first_at=events[-1].at if events else None,
             events=shown,
             complete=complete,
-            note=f"showing the newest {len(shown)} of {len(events)} events"
-            if len(shown) < len(events)
-            else None,
+            note=_shown(len(shown), len(events), "events", size < params.limit, "since"),
         )
 
     return fit(call.settings.max_output_tokens, params.limit, build)
