@@ -68,6 +68,9 @@ def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
             "call_id": next(c["id"] for c in state["calls"] if c.get("has_transcription"))
         },
         "get_call_analytics": {"group_by": ["tracking_number", "source", "status"]},
+        "search_text": {"query": "the water leak", "limit": 100},
+        "get_caller_timeline": {"phone": busiest_contact, "limit": 100},
+        "trace_call_route": {"number": state["numbers"][0]["phone_number"], "at": "10:00", "keypresses": "1"},
     }
 
 
