@@ -34,6 +34,11 @@ def flows_of(sandbox: Sandbox, numbers: list[dict[str, Any]]) -> list[str | None
     return [current[n["id"]] for n in numbers]
 
 
+def moving(ids: list[str], target: str, token: str | None = None) -> dict[str, Any]:
+    """reassign_numbers' arguments, with the confirmation token when there is one."""
+    return {"number_ids": ids, "call_flow_id": target} | ({"confirmation_token": token} if token else {})
+
+
 def patches(sandbox: Sandbox) -> int:
     return sandbox.writes.matching("PATCH", "/numbers/*")
 
@@ -43,7 +48,7 @@ async def test_one_preview_lists_every_move_then_one_patch_per_number(connect: A
     numbers, target = [*main, *lead], flow_id(sandbox, "After Hours Emergency")
     ids = [n["id"] for n in numbers]
     async with connect("manager") as client:
-        first = await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target)
+        first = await call(client, "reassign_numbers", **moving(ids, target))
         assert first["status"] == "needs_confirmation" and patches(sandbox) == 0
         preview = first["preview"]
         assert preview["action"].startswith("Route 3 numbers to After Hours Emergency")
@@ -53,13 +58,7 @@ async def test_one_preview_lists_every_move_then_one_patch_per_number(connect: A
             assert f"{number['phone_number']} ({number['name']}) {number['total_calls']} calls" in line
         assert "Calls ring now: +18135550100" in preview["details"]["from Main Sales Flow"]
         assert preview["details"]["calls_would_ring"] == "+18135550199, +17275550177, +18135550166"
-        done = await call(
-            client,
-            "reassign_numbers",
-            number_ids=ids,
-            call_flow_id=target,
-            confirmation_token=first["confirmation_token"],
-        )
+        done = await call(client, "reassign_numbers", **moving(ids, target, first["confirmation_token"]))
     assert done["status"] == "done"
     assert {m["id"] for m in done["result"]["moved"]} == set(ids)
     assert flows_of(sandbox, numbers) == [target] * 3 and patches(sandbox) == 3
@@ -76,24 +75,16 @@ async def test_a_token_confirms_only_the_numbers_and_flow_it_was_given_for(
             {"number_ids": ids[:2], "call_flow_id": target},
             {"number_ids": ids, "call_flow_id": flow_id(sandbox, "Voicemail Only")},
         ):
-            token = (await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target))[
-                "confirmation_token"
-            ]
+            token = (await call(client, "reassign_numbers", **moving(ids, target)))["confirmation_token"]
             error = await call_error(client, "reassign_numbers", **changed, confirmation_token=token)
             assert "issued for other arguments" in error
             # The misused token is spent: not even the arguments it was issued for can use it now.
-            assert "spent" in await call_error(
-                client, "reassign_numbers", number_ids=ids, call_flow_id=target, confirmation_token=token
-            )
+            assert "spent" in await call_error(client, "reassign_numbers", **moving(ids, target, token))
         # The same numbers in another order, or named twice, are the same change.
-        token = (await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target))[
-            "confirmation_token"
-        ]
+        token = (await call(client, "reassign_numbers", **moving(ids, target)))["confirmation_token"]
         assert flows_of(sandbox, numbers) == before and patches(sandbox) == 0
         reordered = [ids[2], ids[0], ids[1], ids[0]]
-        done = await call(
-            client, "reassign_numbers", number_ids=reordered, call_flow_id=target, confirmation_token=token
-        )
+        done = await call(client, "reassign_numbers", **moving(reordered, target, token))
     assert done["status"] == "done" and flows_of(sandbox, numbers) == [target] * 3
 
 
@@ -101,15 +92,9 @@ async def test_a_number_moved_meanwhile_asks_again_and_moves_nothing(connect: An
     numbers = busy_numbers(sandbox, "Main Sales Flow", 2)
     ids, target = [n["id"] for n in numbers], flow_id(sandbox, "After Hours Emergency")
     async with connect("manager") as client:
-        first = await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target)
+        first = await call(client, "reassign_numbers", **moving(ids, target))
         numbers[1]["call_flow_id"] = flow_id(sandbox, "Lead Qualifier")  # someone else moves it meanwhile
-        again = await call(
-            client,
-            "reassign_numbers",
-            number_ids=ids,
-            call_flow_id=target,
-            confirmation_token=first["confirmation_token"],
-        )
+        again = await call(client, "reassign_numbers", **moving(ids, target, first["confirmation_token"]))
     assert again["status"] == "needs_confirmation" and "target changed" in again["message"]
     assert "from Lead Qualifier" in again["preview"]["details"] and patches(sandbox) == 0
 
@@ -149,12 +134,8 @@ async def test_a_refusal_part_way_says_exactly_which_numbers_moved(connect: Any,
     original = numbers[1]["call_flow_id"]
     sandbox.faults.add("status", status=422, method="PATCH", path=f"/numbers/{ids[1]}")
     async with connect("manager") as client:
-        token = (await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target))[
-            "confirmation_token"
-        ]
-        error = await call_error(
-            client, "reassign_numbers", number_ids=ids, call_flow_id=target, confirmation_token=token
-        )
+        token = (await call(client, "reassign_numbers", **moving(ids, target)))["confirmation_token"]
+        error = await call_error(client, "reassign_numbers", **moving(ids, target, token))
     first, second, third = (f"{n['phone_number']} ({n['name']})" for n in numbers)
     assert "stopped part-way" in error
     assert f"Moved to After Hours Emergency (1): {first}." in error
@@ -169,7 +150,7 @@ async def test_a_lost_answer_is_checked_and_counted_as_moved_when_it_took_effect
     ids, target = [n["id"] for n in numbers], flow_id(sandbox, "After Hours Emergency")
     sandbox.faults.add("status", status=500, when="after", method="PATCH", times=1)
     async with connect("manager") as client:
-        done = await confirmed(client, "reassign_numbers", number_ids=ids, call_flow_id=target)
+        done = await confirmed(client, "reassign_numbers", **moving(ids, target))
     assert {m["id"] for m in done["moved"]} == set(ids) and flows_of(sandbox, numbers) == [target] * 2
 
 
@@ -181,12 +162,8 @@ async def test_a_lost_answer_that_did_not_take_effect_is_reported_unknown_and_st
     original = numbers[0]["call_flow_id"]
     sandbox.faults.add("status", status=500, method="PATCH", times=1)  # refused before acting, but a 5xx
     async with connect("manager") as client:
-        token = (await call(client, "reassign_numbers", number_ids=ids, call_flow_id=target))[
-            "confirmation_token"
-        ]
-        error = await call_error(
-            client, "reassign_numbers", number_ids=ids, call_flow_id=target, confirmation_token=token
-        )
+        token = (await call(client, "reassign_numbers", **moving(ids, target)))["confirmation_token"]
+        error = await call_error(client, "reassign_numbers", **moving(ids, target, token))
     assert "No number was moved." in error and "OUTCOME UNKNOWN" in error and "get_number" in error
     assert f"Not attempted, still on their flows: {numbers[1]['phone_number']}" in error
     assert flows_of(sandbox, numbers) == [original, original]
