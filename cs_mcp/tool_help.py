@@ -34,8 +34,12 @@ PATTERN_SAMPLES = {
     r"^https?://\S+\.\S+$": "https://acme.example/plumbing",
 }
 FORMAT_SAMPLES = {"uuid": "3f0c6f52-4a4e-4c1a-9d2e-5b7f0e4a1c11", "date": "2026-01-31"}
-# Free text that reads better in an example than "text".
-NAME_SAMPLES = {"name": "Tampa Google Ads", "body": "Your technician is on the way."}
+# Free text that reads better in an example than "text" (or that "text" would not pass: a moment).
+NAME_SAMPLES = {
+    "name": "Tampa Google Ads",
+    "body": "Your technician is on the way.",
+    "at": "2026-12-01T19:00",
+}
 # Arguments an example never needs: they come from an earlier answer.
 NEVER_IN_EXAMPLES = frozenset({"confirmation_token", "cursor"})
 FORMAT_WORDS = {"uuid": "id (UUID)", "date": "date YYYY-MM-DD"}

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from cs_mcp import text_sources
 from cs_mcp.budget import Measured, clip, fit
@@ -58,7 +58,11 @@ def _ordered(since: Any, before: Any) -> None:
 class SearchText(ToolInput):
     query: Annotated[str, Field(min_length=1, max_length=200)]
     match: Annotated[MatchMode, WithJsonSchema({"enum": ["any", "all", "phrase"]})] = "any"
-    kinds: Annotated[list[Kind] | None, Field(min_length=1)] = None
+    kinds: Annotated[
+        list[Kind] | None,
+        Field(min_length=1),
+        BeforeValidator(lambda v: v.replace(",", " ").split() if isinstance(v, str) else v),  # "sms,call" too
+    ] = None
     since: Day | None = None
     before: Day | None = None
     limit: Limit = DEFAULT_PAGE_SIZE
