@@ -57,8 +57,10 @@ class Trace:
     if_no_answer: str | None = None  # where they end up when no ring on the path is answered
 
 
-def zone(name: str | None, fallback: tzinfo) -> tzinfo:
-    """The IANA zone `name`, or `fallback` when there is none or it is unknown."""
+def zone(name: tzinfo | str | None, fallback: tzinfo) -> tzinfo:
+    """The zone `name` (a zone already, or its IANA name), or `fallback` when there is none or it is unknown."""
+    if isinstance(name, tzinfo):
+        return name
     if not name:
         return fallback
     try:

@@ -163,6 +163,12 @@ def test_rtb_multi_ring_webhook_and_failovers() -> None:
     assert legacy.steps[1].detail.startswith("skipped") and legacy.rings == [OFFICE]
 
 
+def test_zones_come_as_zones_or_names_and_unknown_ones_fall_back() -> None:
+    assert routes_trace.zone(NEW_YORK, UTC) is NEW_YORK
+    assert routes_trace.zone("America/New_York", UTC) == NEW_YORK
+    assert routes_trace.zone("Mars/Olympus", UTC) is UTC and routes_trace.zone(None, UTC) is UTC
+
+
 def test_moments_read_in_the_business_zone_unless_they_carry_an_offset() -> None:
     now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # still Nov 30 in New York
     assert routes_trace.moment("19:00", NEW_YORK, now) == datetime(2026, 11, 30, 19, 0, tzinfo=NEW_YORK)

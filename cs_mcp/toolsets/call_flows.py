@@ -479,7 +479,8 @@ class CallRoute(BaseModel):
 
 
 async def trace_call_route(call: ToolCall, params: TraceCallRoute) -> CallRoute:
-    business = routes_trace.zone(getattr(call.settings, "time_zone", "UTC"), UTC)
+    # The business's zone (settings.time_zone, a ZoneInfo, once engineer A's option is merged; UTC until then).
+    business = routes_trace.zone(getattr(call.settings, "time_zone", None), UTC)
     at = routes_trace.moment(params.at, business, datetime.now(UTC))
     number = await find_number(call, params.number)
     when = f"{at.astimezone(business).isoformat(timespec='minutes')} ({business})"
