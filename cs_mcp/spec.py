@@ -23,6 +23,7 @@ TOOLSETS = (
     "forms",
     "calls",
     "reporting",
+    "search",
 )
 # The tool every server lists whatever its settings.
 ALWAYS = "(always)"

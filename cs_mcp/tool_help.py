@@ -42,6 +42,7 @@ NAME_SAMPLES = {
     "first_before": "2026-02-01",
     "second_since": "2026-02-01",
     "second_before": "2026-03-01",
+    "at": "2026-12-01T19:00",
 }
 # Arguments an example never needs: they come from an earlier answer.
 NEVER_IN_EXAMPLES = frozenset({"confirmation_token", "cursor"})

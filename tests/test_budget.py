@@ -82,6 +82,9 @@ def first_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
             "second_since": week_ago,
             "second_before": today,
         },
+        "search_text": {"query": "the water leak", "limit": 100},
+        "get_caller_timeline": {"phone": busiest_contact, "limit": 100},
+        "trace_call_route": {"number": state["numbers"][0]["phone_number"], "at": "10:00", "keypresses": "1"},
     }
 
 

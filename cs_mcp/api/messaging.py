@@ -1,6 +1,7 @@
 """Texts: one contact's thread (`GET /texts?contact=`) and sending an SMS (`POST /texts`).
 
-Conversations and SMS events are read by the generic list tools, from the paths their specs give.
+The list tools read conversations and SMS events by the generic handlers, from the paths their specs give;
+`conversations()` is for the tools that go through every thread.
 """
 
 from __future__ import annotations
@@ -21,3 +22,7 @@ class Texts(Resource):
             "POST", "/texts", {"from_number": from_number, "to_number": to_number, "body": body}
         )
         return answer.object("text", "message")
+
+    async def conversations(self) -> Items:
+        """Every conversation, one per contact, latest first."""
+        return (await self._get("/conversations")).items("conversations")

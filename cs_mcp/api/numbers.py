@@ -7,6 +7,7 @@ always looked up in the whole list.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,12 @@ class Numbers(Resource):
     async def release(self, number_id: object) -> Released:
         answer = await self._send("DELETE", f"/numbers/{number_id}")
         return Released(released=True, id=str(number_id)) if answer.empty else answer.model(Released)
+
+    async def update(self, number_id: object, changes: Mapping[str, Any]) -> Number | None:
+        """PATCH the number's name, call_flow_id or status; the number as the API answers it (None: the API
+        acknowledged the change without a body)."""
+        answer = await self._send("PATCH", f"/numbers/{number_id}", dict(changes))
+        return None if answer.empty else answer.model(Number, "number")
 
 
 def _day(value: date | None) -> str | None:

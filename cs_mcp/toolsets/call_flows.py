@@ -12,13 +12,14 @@ is used as well, should the API ever send one.
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
-from cs_mcp import flows, handlers, routing
+from cs_mcp import flows, handlers, routes_trace, routing
 from cs_mcp.api.models import CallFlow, Deleted
 from cs_mcp.budget import Measured, measure
 from cs_mcp.client import CallScalerClient
@@ -29,7 +30,7 @@ from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
 from cs_mcp.models import ApiObject, Day, Id, Name, ToolInput
 from cs_mcp.spec import ToolFunctions
-from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus
+from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus, find_number
 
 __all__ = ["Deleted", "NumberItem", "NumberPage"]  # re-exported: the catalogue names them in this toolset
 
@@ -428,6 +429,78 @@ _copied = handlers.CreatedItem(
     _created_view,
 )
 
+# --- trace_call_route -------------------------------------------------------------------------------
+
+# Checked, not published: what keys and a ZIP look like goes without saying.
+Keys = Annotated[str, Field(pattern=r"^[0-9*#]{1,20}$"), WithJsonSchema({"type": "string"})]
+Zip = Annotated[str, Field(pattern=r"^[0-9]{5}$"), WithJsonSchema({"type": "string"})]
+
+
+class TraceCallRoute(ToolInput):
+    number: Annotated[str, Field(min_length=1, max_length=120, description="E.164, id or name")]
+    at: Annotated[str, Field(max_length=40, description="ISO, business time zone unless offset; or HH:MM")]
+    keypresses: Keys | None = None
+    zip: Zip | None = None
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]] | None, Field(max_length=10)] = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _readable_moment(self) -> TraceCallRoute:
+        try:
+            routes_trace.moment(self.at, UTC, datetime.now(UTC))
+        except ValueError:
+            raise ValueError(
+                "`at` must be a date and time such as 2026-12-01T19:00 (the business's time zone unless it "
+                "ends with an offset) or HH:MM for today"
+            ) from None
+        return self
+
+
+class RouteStep(BaseModel):
+    path: str
+    step: str
+    detail: str
+    when: str | None = Field(None, description="the condition that leads here")
+
+
+class CallRoute(BaseModel):
+    number: str
+    flow: str | None = None
+    flow_id: str | None = None
+    at: str = Field(description="the moment, in the time zone the business's schedules read")
+    steps: list[RouteStep]
+    rings: list[str] = Field(description="every number the path rings, in order")
+    ends: str = Field(
+        description="forward, multi_ring, round_robin, rtb (rung: ends there if answered), voicemail, menu "
+        "(waits for a key not given), hangup, or no_flow"
+    )
+    if_no_answer: str | None = Field(None, description="where the call ends when no ring is answered")
+
+
+async def trace_call_route(call: ToolCall, params: TraceCallRoute) -> CallRoute:
+    # The business's zone (settings.time_zone, a ZoneInfo, once engineer A's option is merged; UTC until then).
+    business = routes_trace.zone(getattr(call.settings, "time_zone", None), UTC)
+    at = routes_trace.moment(params.at, business, datetime.now(UTC))
+    number = await find_number(call, params.number)
+    when = f"{at.astimezone(business).isoformat(timespec='minutes')} ({business})"
+    if not number.call_flow_id:
+        return CallRoute(number=number.phone_number, at=when, steps=[], rings=[], ends="no_flow")
+    flow = await _read(call, number.call_flow_id)
+    caller = routes_trace.Caller(at, params.keypresses or "", params.zip, frozenset(params.tags or ()))
+    traced = routes_trace.trace(flow.config, caller, business)
+    return CallRoute(
+        number=number.phone_number,
+        flow=flow.name,
+        flow_id=flow.id,
+        at=when,
+        steps=[RouteStep(path=s.path, step=s.step, detail=s.detail, when=s.when) for s in traced.steps],
+        rings=traced.rings,
+        ends=traced.ends,
+        if_no_answer=traced.if_no_answer,
+    )
+
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "get_call_flow": ToolFunctions(handler=get_call_flow),
@@ -443,4 +516,5 @@ TOOLS = {
     ),
     "restore_call_flow_version": ToolFunctions(handler=restore_call_flow_version),
     "delete_call_flow": ToolFunctions(handler=delete_call_flow, preview=preview_delete_call_flow),
+    "trace_call_route": ToolFunctions(handler=trace_call_route),
 }

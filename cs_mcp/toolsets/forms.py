@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from cs_mcp.api.forms import submission_text
 from cs_mcp.budget import clip
 from cs_mcp.filters import Contains, NonZero
 from cs_mcp.handlers import ToolCall
@@ -15,8 +16,6 @@ from cs_mcp.models import ApiObject, Id, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 
 SUBMISSION_CHARS = 300
-# Submission keys that describe the submission rather than what the visitor typed.
-_META_KEYS = ("id", "submitted_at", "created_at", "source", "page_url", "form_id")
 
 
 class FormItem(ApiObject):
@@ -66,10 +65,7 @@ def _submission(raw: Any) -> Submission:
     """One submission; the visitor's answers are flattened to one line of untrusted text."""
     if not isinstance(raw, dict):
         return Submission(content=clip(str(raw), SUBMISSION_CHARS)[0] or "")
-    answers = raw.get("data") or raw.get("values") or raw.get("fields")
-    if not isinstance(answers, dict):
-        answers = {k: v for k, v in raw.items() if k not in _META_KEYS}
-    content = "; ".join(f"{k}: {v}" for k, v in answers.items() if v not in (None, ""))
+    content = submission_text(raw)
     return Submission(
         id=raw.get("id"),
         submitted_at=raw.get("submitted_at") or raw.get("created_at"),

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from cs_mcp import routing
+from cs_mcp import fan_out, flows, routing
 from cs_mcp.api.models import Number, Released
+from cs_mcp.errors import CallScalerError, WriteOutcomeUnknown
 from cs_mcp.exports import CsvFile, csv_result
 from cs_mcp.filters import Contains, Match, NonZero
+from cs_mcp.guardrails.acting import OutcomeUnknown
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, summarise
@@ -257,6 +260,155 @@ async def get_number_stats(call: ToolCall, params: NumberStatsInput) -> NumberSt
     return stats
 
 
+# --- reassign_numbers -----------------------------------------------------------------------------
+
+MAX_REASSIGNED = 100  # numbers one call moves; every one is listed in the preview
+
+
+def _distinct_ids(ids: list[UUID]) -> list[UUID]:
+    # A set, in one order: the same numbers given in another order or twice are the same change (and token).
+    return sorted(set(ids), key=str)
+
+
+class ReassignNumbers(ConfirmedInput):
+    number_ids: Annotated[
+        list[Id], Field(min_length=1, max_length=MAX_REASSIGNED), AfterValidator(_distinct_ids)
+    ]
+    call_flow_id: Id
+
+
+class MovedNumber(BaseModel):
+    id: str
+    phone_number: str
+    name: str | None = None
+    from_flow: str | None = None
+
+
+class Reassigned(BaseModel):
+    call_flow_id: str
+    call_flow_name: str | None = None
+    moved: list[MovedNumber]
+    already_there: list[str] = Field(
+        default_factory=list, description="numbers that were on the flow already"
+    )
+
+
+def _label(number: Number) -> str:
+    return f"{number.phone_number} ({number.name or 'unnamed'})"
+
+
+async def _numbers_by_id(call: ToolCall, ids: list[UUID]) -> list[Number]:
+    """The numbers `ids` name, from one read of the list; refused, naming them, if any is not the business's."""
+    listed = {str(n.get("id", "")).lower(): n for n in await call.api.numbers.list()}
+    missing = [str(i) for i in ids if str(i) not in listed]
+    if missing:
+        raise GuardrailError(
+            f"Not numbers of this business: {', '.join(missing)}. Nothing was done; check the ids with list_numbers."
+        )
+    return [Number.model_validate(listed[str(i)]) for i in ids]
+
+
+async def preview_reassign_numbers(call: ToolCall, params: ReassignNumbers) -> Preview:
+    """One preview of every number's move, grouped by the flow it leaves: its calls, and where calls ring
+    before and after. Confirmation is needed as for update_number: when a moved number carries calls, or
+    a number's calls would ring an outside number its flow did not ring."""
+    numbers = await _numbers_by_id(call, params.number_ids)
+    target = await call.api.call_flows.get(params.call_flow_id)
+    target_name = target.name or target.id
+    moving = [n for n in numbers if str(n.call_flow_id or "") != target.id]
+    sources = list(dict.fromkeys(n.call_flow_id for n in moving))
+    rung_before = await fan_out.gather(lambda flow_id: routing.flow_destinations(call, flow_id), sources)
+    after = flows.destinations(target.config)
+    own = {str(n.get("phone_number")) for n in await call.api.numbers.list()}
+    details: dict[str, Any] = {"to_flow": target_name}
+    outside: dict[str, None] = {}  # each group's new outside numbers, as the routing preview lists them
+    required = False
+    for source, before in zip(sources, rung_before, strict=True):
+        group = [n for n in moving if n.call_flow_id == source]
+        calls = sum(n.total_calls or 0 for n in group)
+        change = routing.reroute_preview("", before=before, after=after, own=own, moved_calls=calls)
+        details.setdefault("calls_would_ring", change.details["calls_would_ring"])
+        lines = "; ".join(f"{_label(n)} {n.total_calls or 0} calls" for n in group)
+        details[f"from {group[0].call_flow_name or source or 'no flow'}"] = (
+            f"{lines}. Calls ring now: {change.details['calls_ring_now']}"
+        )
+        if change.details["new_outside_numbers"]:
+            outside[change.details["new_outside_numbers"]] = None
+        required = required or change.required
+    already = [n for n in numbers if n not in moving]
+    if already:
+        details["already_on_it"] = ", ".join(_label(n) for n in already)
+    moved_calls = sum(n.total_calls or 0 for n in moving)
+    warnings = (
+        [f"calls would ring {' / '.join(outside)}, outside the business and not rung before"]
+        if outside
+        else []
+    )
+    warnings += [f"numbers that have taken {moved_calls} calls move to another flow"] if moved_calls else []
+    action = f"Route {len(moving)} number{'s' if len(moving) != 1 else ''} to {target_name}"
+    return Preview(
+        action=action + (f" ({'; '.join(warnings)})" if warnings else ""), details=details, required=required
+    )
+
+
+async def _on_flow(call: ToolCall, number_id: str, flow_id: str) -> bool:
+    """Whether the number is on the flow now, looked at twice a moment apart (a write in flight lands late)."""
+    actor = call.guardrails.actor
+    for attempt in range(2):
+        if attempt:
+            await actor.sleep(actor.recheck_delay)
+        found = next((n for n in await call.api.numbers.list() if str(n.get("id")) == number_id), None)
+        if found is not None and str(found.get("call_flow_id")) == flow_id:
+            return True
+    return False
+
+
+def _stopped(moved: list[Number], flow: str, failed: Number, why: str, rest: list[Number]) -> str:
+    """What a reassignment that stopped part-way did and did not do, number by number."""
+    done = (
+        f"Moved to {flow} ({len(moved)}): {', '.join(_label(n) for n in moved)}."
+        if moved
+        else "No number was moved."
+    )
+    untouched = f" Not attempted, still on their flows: {', '.join(_label(n) for n in rest)}." if rest else ""
+    return (
+        f"reassign_numbers stopped part-way. {done} {_label(failed)}: {why}.{untouched} Nothing was retried; "
+        "call reassign_numbers again with the numbers not moved (it previews again)."
+    )
+
+
+async def reassign_numbers(call: ToolCall, params: ReassignNumbers) -> Reassigned:
+    """One PATCH per number (the API has no bulk endpoint), in order, stopping at the first that fails."""
+    numbers = await _numbers_by_id(call, params.number_ids)
+    flow_id = str(params.call_flow_id)
+    flow = (await call.api.call_flows.get(flow_id)).name or flow_id
+    moving = [n for n in numbers if str(n.call_flow_id or "") != flow_id]
+    moved: list[Number] = []
+    for index, number in enumerate(moving):
+        rest = moving[index + 1 :]
+        try:
+            await call.api.numbers.update(number.id, {"call_flow_id": flow_id})
+        except WriteOutcomeUnknown as exc:
+            if not await _on_flow(call, number.id, flow_id):
+                why = (
+                    f"OUTCOME UNKNOWN ({exc.message}); two checks do not show it moved, but it may still take "
+                    "effect: check it with get_number before moving it again"
+                )
+                raise OutcomeUnknown(_stopped(moved, flow, number, why, rest)) from None
+        except CallScalerError as exc:
+            raise ToolError(_stopped(moved, flow, number, f"not moved ({exc.message})", rest)) from None
+        moved.append(number)
+    return Reassigned(
+        call_flow_id=flow_id,
+        call_flow_name=flow,
+        moved=[
+            MovedNumber(id=n.id, phone_number=n.phone_number, name=n.name, from_flow=n.call_flow_name)
+            for n in moved
+        ],
+        already_there=[n.phone_number for n in numbers if n not in moving],
+    )
+
+
 # What each tool of this toolset runs beyond the generic handlers (see cs_mcp/catalogue.py).
 TOOLS = {
     "get_number": ToolFunctions(handler=get_number),
@@ -267,4 +419,5 @@ TOOLS = {
     ),
     "update_number": ToolFunctions(preview=preview_update_number),
     "release_number": ToolFunctions(handler=release_number, preview=preview_release_number),
+    "reassign_numbers": ToolFunctions(handler=reassign_numbers, preview=preview_reassign_numbers),
 }
