@@ -88,8 +88,12 @@ def grouped(query_model: type[BaseModel], offered: Sequence[str]) -> type[BaseMo
     serves for a list whose spec declares dimensions, so each list publishes its own enum."""
     dimension: Any = Literal[tuple(offered)]
     group_by: Any = Annotated[list[dimension] | None, Field(min_length=1, max_length=MAX_GROUP_BY)]
-    # The range of top is said in the server instructions; a value outside it gets a clear error.
-    top: Any = Annotated[int, Field(ge=1, le=MAX_TOP), WithJsonSchema({"type": "integer"})]
+    # The range and default of top are said in the server instructions; a value outside it gets a clear error.
+    top: Any = Annotated[
+        int,
+        Field(ge=1, le=MAX_TOP, json_schema_extra=lambda schema: schema.pop("default", None)),
+        WithJsonSchema({"type": "integer"}),
+    ]
     model: type[BaseModel] = create_model(
         query_model.__name__,
         __base__=query_model,

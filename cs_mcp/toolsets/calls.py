@@ -113,13 +113,17 @@ class CallQuery(CallFilters):
 
 
 def _without_ranges(schema: dict[str, Any]) -> None:
+    properties = schema.get("properties", {})
     for name in RANGE_FILTERS:
-        schema.get("properties", {}).pop(name, None)
+        properties.pop(name, None)
+    for name in EXPLAINED_BY_LIST_CALLS:
+        properties.get(name, {}).pop("description", None)
 
 
-# The tools that take list_calls' filters besides it (export_calls_csv, compare_periods) accept the
-# duration and AI-score ranges without publishing them: in every session's tools/list they would cost
-# ~60 tokens a tool, for questions list_calls answers.
+# The tools that take list_calls' filters besides it (export_calls_csv, compare_periods, get_call_analytics)
+# accept the duration and AI-score ranges without publishing them, and leave the filters' explanations to
+# list_calls' schema: in every session's tools/list they would cost ~75 tokens a tool.
+EXPLAINED_BY_LIST_CALLS = ("search", "source")
 RANGE_FILTERS = ("min_duration", "max_duration", "min_ai_score", "max_ai_score")
 RANGES_UNPUBLISHED = ConfigDict(json_schema_extra=_without_ranges)
 

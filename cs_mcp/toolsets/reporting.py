@@ -74,17 +74,21 @@ class Dashboard(ApiObject):
 
 
 class AnalyticsQuery(CallQuery):
+    model_config = RANGES_UNPUBLISHED  # list_calls publishes them; grouping questions rarely need them
+
     group_by: Annotated[
         list[Dimension],
         BeforeValidator(_own_names),
-        Field(default_factory=list, max_length=MAX_GROUP_BY, description="none: totals only"),
+        Field(default_factory=list, max_length=MAX_GROUP_BY),
     ]
     metrics: Annotated[
         list[Metric],
         BeforeValidator(_own_names),
         Field(default_factory=lambda: ["calls"], min_length=1, max_length=len(call_groups.METRICS)),
     ]
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    limit: Annotated[
+        int, Field(ge=1, le=200, json_schema_extra=lambda schema: schema.pop("default", None))
+    ] = 50
 
 
 class AnalyticsRow(ApiObject):
