@@ -54,6 +54,11 @@ def _sort_spelling(value: str) -> str:
     return field
 
 
+def unpublished_default(schema: dict[str, Any]) -> None:
+    """For a default the server instructions state once rather than every schema repeating it."""
+    schema.pop("default", None)
+
+
 class PageQuery(ToolInput):
     """Paging arguments every list tool shares."""
 
@@ -61,7 +66,7 @@ class PageQuery(ToolInput):
     # schema publishes the hard maximum (a page of none is refused with a clear error, unpublished).
     limit: Annotated[
         int,
-        Field(ge=1, le=100, json_schema_extra=lambda schema: schema.pop("default", None)),
+        Field(ge=1, le=100, json_schema_extra=unpublished_default),
         WithJsonSchema({"type": "integer", "maximum": 100}),
     ] = DEFAULT_PAGE_SIZE
     cursor: Annotated[str | None, Field(max_length=300)] = None
@@ -91,7 +96,7 @@ def grouped(query_model: type[BaseModel], offered: Sequence[str]) -> type[BaseMo
     # The range and default of top are said in the server instructions; a value outside it gets a clear error.
     top: Any = Annotated[
         int,
-        Field(ge=1, le=MAX_TOP, json_schema_extra=lambda schema: schema.pop("default", None)),
+        Field(ge=1, le=MAX_TOP, json_schema_extra=unpublished_default),
         WithJsonSchema({"type": "integer"}),
     ]
     model: type[BaseModel] = create_model(

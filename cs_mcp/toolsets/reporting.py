@@ -15,7 +15,7 @@ from cs_mcp.call_groups import Metric
 from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
-from cs_mcp.listing import ListQuery, Page
+from cs_mcp.listing import ListQuery, Page, unpublished_default
 from cs_mcp.models import ApiObject, Day, Id, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.calls import RANGES_UNPUBLISHED, CallFilters, CallQuery
@@ -86,9 +86,7 @@ class AnalyticsQuery(CallQuery):
         BeforeValidator(_own_names),
         Field(default_factory=lambda: ["calls"], min_length=1, max_length=len(call_groups.METRICS)),
     ]
-    limit: Annotated[
-        int, Field(ge=1, le=200, json_schema_extra=lambda schema: schema.pop("default", None))
-    ] = 50
+    limit: Annotated[int, Field(ge=1, le=200, json_schema_extra=unpublished_default)] = 50
 
 
 class AnalyticsRow(ApiObject):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_va
 from cs_mcp import text_sources
 from cs_mcp.budget import Measured, clip, fit
 from cs_mcp.handlers import ToolCall
-from cs_mcp.listing import DEFAULT_PAGE_SIZE
+from cs_mcp.listing import DEFAULT_PAGE_SIZE, unpublished_default
 from cs_mcp.models import Day, Phone, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.text_search import MatchMode, TextQuery
@@ -33,7 +33,7 @@ SOURCES = {
 # Published as the list tools publish theirs (the default page size is in the server instructions).
 Limit = Annotated[
     int,
-    Field(ge=1, le=100, json_schema_extra=lambda schema: schema.pop("default", None)),
+    Field(ge=1, le=100, json_schema_extra=unpublished_default),
     WithJsonSchema({"type": "integer", "maximum": 100}),
 ]
 TIMELINE_TEXT_CHARS = 120  # of a message, transcription or submission, on a timeline line
