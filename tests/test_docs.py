@@ -57,7 +57,9 @@ NOT_RUN = {
 def readme_steps() -> list[str]:
     """Each `&&`-joined step of each line of the README's shell blocks, in order."""
     lines = [line.strip() for block in blocks_of(README, "bash") for line in block.splitlines()]
-    return [step.strip() for line in lines if line and not line.startswith("#") for step in line.split(" && ")]
+    return [
+        step.strip() for line in lines if line and not line.startswith("#") for step in line.split(" && ")
+    ]
 
 
 def reason_not_run(step: str) -> str | None:
@@ -104,7 +106,9 @@ def test_the_readme_cs_mcp_commands_run_as_written(step: str, tmp_path: Path) ->
     assert done.stdout.strip() and "Traceback" not in done.stderr, step
     if step.startswith("cs-mcp tools --role "):
         role = step.split()[3]
-        assert done.stdout.rstrip().endswith(f"{surface.tool_count(role)} tools for role {role}; * = needs confirmation")
+        assert done.stdout.rstrip().endswith(
+            f"{surface.tool_count(role)} tools for role {role}; * = needs confirmation"
+        )
     if step == "cs-mcp demo":
         assert "Connect an assistant" in done.stdout
     if " --json" in step:
