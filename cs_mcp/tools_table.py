@@ -1,4 +1,7 @@
-"""`cs-mcp tools`, the README's tool table and SPEC.md's catalogue table, all printed from the catalogue."""
+"""The tables generated for people: `cs-mcp tools`, docs/tools.md's tool table and SPEC.md's catalogue table
+(from the catalogue), and docs/configuration.md's options table (from config.OPTIONS).
+
+`python -m cs_mcp.tools_table --write` rewrites both docs tables in place; tests fail when either is stale."""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import sys
 from pathlib import Path
 
 from cs_mcp import catalogue
-from cs_mcp.config import Settings
+from cs_mcp.config import OPTIONS, Option, Settings
 from cs_mcp.spec import ALWAYS, TOOLSETS, Role
 
 TABLE_HEADER = "| tool | toolset | least role | guardrail | endpoint |"
 SPEC_TABLE_HEADER = "| toolset | viewer | manager (and admin, owner) |"
+OPTIONS_TABLE_HEADER = "| option | environment | commands | default | what it does |"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def tool_rows(settings: Settings) -> list[dict[str, object]]:
@@ -38,7 +43,7 @@ def print_tools(settings: Settings) -> None:
 
 
 def markdown_table() -> str:
-    """The README's catalogue table (a test keeps the README in step with it)."""
+    """docs/tools.md's catalogue table (a test keeps the page in step with it)."""
     lines = [TABLE_HEADER, "|---|---|---|---|---|"]
     for spec in catalogue.load():
         name = f"{spec.name}*" if spec.confirmed else spec.name
@@ -66,23 +71,69 @@ def spec_table() -> str:
     return "\n".join(lines)
 
 
-def write_readme(readme: Path) -> bool:
-    """Replace the README's catalogue table with the current one; whether anything changed."""
-    text = readme.read_text(encoding="utf-8")
-    start = text.index(TABLE_HEADER)
+def options_table() -> str:
+    """docs/configuration.md's table: every row of config.OPTIONS, as `--help` describes it."""
+    lines = [OPTIONS_TABLE_HEADER, "|---|---|---|---|---|"]
+    for option in OPTIONS:
+        cells = (
+            _spelling(option),
+            f"`{option.env}{'=1' if option.switch else ''}`" if option.env else "",
+            ", ".join(sorted(option.commands)),
+            option.shown_default,
+            _what(option),
+        )
+        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _markdown_cell(text: str) -> str:
+    """Text as one table cell: `|` would end the cell, `<role>` would be read as HTML, `*` as emphasis."""
+    if text.startswith("`"):
+        return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*")
+
+
+def _spelling(option: Option) -> str:
+    if not option.flag:
+        return "(environment only)"
+    if option.switch:
+        return f"`{option.option_string}`"
+    value = "|".join(option.choices) if option.choices else option.metavar or option.name.upper()
+    return f"`{option.option_string} {value}`"
+
+
+def _what(option: Option) -> str:
+    notes = [f"{option.bounds[0]}-{option.bounds[1]}"] if option.bounds else []
+    notes += ["repeatable"] if option.repeat else []
+    notes += ["never shown in messages"] if option.secret else []
+    return option.help + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def write_table(page: Path, header: str, table: str) -> bool:
+    """Replace the table that starts with `header` in `page` (up to the next blank line) with `table`;
+    whether anything changed."""
+    text = page.read_text(encoding="utf-8")
+    start = text.index(header)
     end = text.find("\n\n", start)
     end = len(text) if end == -1 else end
-    updated = text[:start] + markdown_table() + text[end:]
+    updated = text[:start] + table + text[end:]
     if updated != text:
-        readme.write_text(updated, encoding="utf-8")
+        page.write_text(updated, encoding="utf-8")
     return updated != text
+
+
+GENERATED_TABLES = (
+    ("tools.md", TABLE_HEADER, markdown_table),
+    ("configuration.md", OPTIONS_TABLE_HEADER, options_table),
+)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     if args == ["--write"]:
-        readme = Path(__file__).resolve().parent.parent / "README.md"
-        print("README.md updated" if write_readme(readme) else "README.md already current")
+        for name, header, table in GENERATED_TABLES:
+            changed = write_table(DOCS / name, header, table())
+            print(f"docs/{name} {'updated' if changed else 'already current'}")
         return
     if args not in ([], ["--spec"]):
         sys.exit("usage: python -m cs_mcp.tools_table [--write | --spec]")

@@ -172,10 +172,10 @@ async def test_list_conventions_left_out_of_the_schemas_are_stated_in_the_instru
         assert not dates, f"{tool.name}: dates are since/before everywhere"
 
 
-def test_readme_tool_table_is_generated_from_the_catalogue() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert markdown_table() in readme, (
-        "README's tool table is stale: run `python -m cs_mcp.tools_table --write`"
+def test_the_docs_tool_table_is_generated_from_the_catalogue() -> None:
+    page = (ROOT / "docs" / "tools.md").read_text(encoding="utf-8")
+    assert markdown_table() in page, (
+        "docs/tools.md's tool table is stale: run `python -m cs_mcp.tools_table --write`"
     )
 
 
