@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,7 @@ def test_the_readme_cs_mcp_commands_run_as_written(step: str, tmp_path: Path) ->
         )
     if step == "cs-mcp demo":
         assert "Connect an assistant" in done.stdout
-    if " --json" in step:
+    if "--json" in shlex.split(step):  # the output flag, not --json-args
         json.loads(done.stdout)
 
 
