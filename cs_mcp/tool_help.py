@@ -195,6 +195,8 @@ def argument_lines(spec: ToolSpec) -> list[str]:
     width = max((len(name) for name in properties), default=0)
     lines = []
     for name, field in spec.input_model.model_fields.items():
+        if name not in properties:  # accepted but not published (another tool explains it): not shown
+            continue
         node = _with_field_bounds(_deref(properties[name], defs), field)
         kind = kind_of(node, defs)
         if name == "sort" and spec.listing is not None and spec.listing.sortable:

@@ -123,7 +123,7 @@ async def test_qualified_filter_on_list_calls_and_analytics(sandbox: Sandbox, co
         counted = await call(client, "get_call_analytics", qualified=True, group_by=["status"])
     assert qualified["total"] == METRICS["qualified"](calls) > 0
     assert unqualified["total"] == sum(not c["qualified_ai"] and c["source"] == "google" for c in calls)
-    assert counted["totals"]["count"] == qualified["total"]
+    assert counted["totals"]["calls"] == qualified["total"]
     by_id = {c["id"]: c for c in calls}
     assert all(by_id[item["id"]]["qualified_ai"] for item in qualified["items"])
 
