@@ -323,7 +323,7 @@ async def test_a_token_issued_to_one_session_is_refused_in_another(sandbox: Sand
         error = await call_error(
             client, "release_number", number_id=number["id"], confirmation_token=preview["confirmation_token"]
         )
-    assert "another caller" in error and owned(sandbox, number["id"])
+    assert "another caller" in error and "this same session" in error and owned(sandbox, number["id"])
 
 
 @pytest.mark.anyio

@@ -106,8 +106,11 @@ class PendingConfirmations:
         if pending.principal != principal:
             mismatch = (
                 "from another caller (another MCP session or user)",
-                "confirmation_token was issued to another caller (another MCP session), not this one; it is "
-                "spent now. Nothing was done. Call again without it for a preview of your own.",
+                "confirmation_token was issued to another caller, not this one: over HTTP a token belongs to the "
+                "MCP session (and key) that got the preview, and every new connection is a new session (each "
+                "`inspector --cli` run is one). It is spent now; nothing was done. To confirm "
+                f"{tool}, call it again without a token for a preview of your own and confirm from this same "
+                f"session; on a terminal, `cs-mcp call {tool} ...` asks you directly.",
             )
         elif pending.tool != tool:
             mismatch = (
