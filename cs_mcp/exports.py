@@ -13,9 +13,7 @@ import csv
 import hashlib
 import io
 import json
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -28,33 +26,14 @@ from cs_mcp.token_count import count_tokens, within
 
 EXPORT_URI_PREFIX = "callscaler://exports/"
 KEEP_SECONDS = 3600
-KEEP_AT_MOST = 20
 # What the resource link beside the result costs, held back from the budget of the result itself.
 LINK_TOKENS = 60
 MAX_FIRST_ROWS = 100  # a page's most: more rows than that is a question for the file or a summary
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
-class ExportStore:
-    def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
-
-    def keep(self, name: str, content: str) -> None:
-        self._items[name] = (time.monotonic() + KEEP_SECONDS, content)
-        while len(self._items) > KEEP_AT_MOST:
-            self._items.popitem(last=False)
-
-    def get(self, name: str) -> str | None:
-        now = time.monotonic()
-        for stale in [key for key, (expires, _) in self._items.items() if expires <= now]:
-            del self._items[stale]
-        item = self._items.get(name)
-        return item[1] if item else None
-
-
-# One per process: an export made by one MCP session can be read by the client that asked for it
-# whichever connection it reads on. Names carry a timestamp, and the data is the caller's own account.
-EXPORTS = ExportStore()
+# Keeps an export's text under its name, for the caller who made it (see Guardrails.keep_export).
+KeepExport = Callable[[str, str], Awaitable[None]]
 
 
 # --- A CSV export as a tool result ---------------------------------------------------------------------
@@ -79,7 +58,8 @@ def csv_rows(text: str) -> tuple[list[str], list[dict[str, Any]]]:
     return list(reader.fieldnames or ()), rows
 
 
-def export_result(
+async def export_result(
+    keep: KeepExport,
     content: bytes,
     *,
     stem: str,
@@ -96,7 +76,7 @@ def export_result(
     columns, rows = csv_rows(text)
     # Named by content: the same export asked again is the same resource, and answers the same.
     name = f"{stem}-{hashlib.sha256(content).hexdigest()[:16]}.csv"
-    EXPORTS.keep(name, text)
+    await keep(name, text)
     uri = EXPORT_URI_PREFIX + name
     summarised = summary(rows)
 
@@ -129,8 +109,12 @@ def _wire(structured: dict[str, Any]) -> str:
     return json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
 
 
-def csv_result(
-    kind: str, text: str, summarise: Callable[[list[dict[str, str]]], dict[str, Any]], budget: int
+async def csv_result(
+    keep: KeepExport,
+    kind: str,
+    text: str,
+    summarise: Callable[[list[dict[str, str]]], dict[str, Any]],
+    budget: int,
 ) -> CallToolResult:
     """An export of `kind` (e.g. "numbers") as a tool result within `budget` tokens: attached whole
     when it fits, else kept and linked, with its first rows inline (see the module's docstring)."""
@@ -150,7 +134,7 @@ def csv_result(
             content=[TextContent(type="text", text=f"{note}; attached as {uri}."), attached],
             structured_content=structured,
         )
-    EXPORTS.keep(name, text)
+    await keep(name, text)
     link = ResourceLink(
         type="resource_link", uri=uri, name=name, mime_type="text/csv", size=len(text.encode())
     )

@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from cs_mcp import catalogue
 from cs_mcp.client import RawResponse
 from cs_mcp.errors import CallScalerError
-from cs_mcp.exports import EXPORT_URI_PREFIX, EXPORTS
+from cs_mcp.exports import EXPORT_URI_PREFIX
 from cs_mcp.runner import AppState, Runner  # at run time: the SDK resolves `ctx`'s annotation here
 from cs_mcp.secrets import redacted
 from cs_mcp.toolsets.calls import RECORDING_URI as CALL_RECORDING_URI
@@ -117,8 +117,9 @@ def register_resources(server: MCPServer[AppState], runner: Runner) -> None:
         mime_type="text/csv",
     )
     @redacted
-    async def read_export(name: str) -> str:
-        content = EXPORTS.get(name)
+    async def read_export(name: str, ctx: Context[AppState, Any]) -> str:
+        # Kept in the state store under the caller's principal: another user cannot read it by its name.
+        content = await ctx.request_context.lifespan_context.guardrails.read_export(ctx, name)
         if content is None:
             raise ResourceError(f"export {name} is gone (kept one hour); call the export tool again")
         return content

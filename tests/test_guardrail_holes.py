@@ -187,3 +187,19 @@ async def test_renames_and_reroutes_inside_the_business_go_through_unasked() -> 
         )
     assert renamed["status"] == "done" and number["name"] == "Renamed"
     assert flow_renamed["status"] == "done" and flow["name"] == "VM"
+
+
+async def test_an_export_is_kept_in_the_store_for_its_caller_only() -> None:
+    """Exports live in the guardrail state store (any replica serves them) under the caller's principal:
+    another MCP session cannot read one by guessing its name."""
+
+    class Ctx:
+        def __init__(self, session: str) -> None:
+            self.headers = {"mcp-session-id": session}
+
+    guardrails = Guardrails(Settings.for_sandbox("manager"), sleep=no_sleep)
+    mine, theirs = Ctx("a"), Ctx("b")
+    await guardrails.keep_export(mine, "numbers-1.csv", "id,name\n1,x\n")  # type: ignore[arg-type]
+    assert await guardrails.read_export(mine, "numbers-1.csv") == "id,name\n1,x\n"  # type: ignore[arg-type]
+    assert await guardrails.read_export(theirs, "numbers-1.csv") is None  # type: ignore[arg-type]
+    assert await guardrails.read_export(mine, "numbers-2.csv") is None  # type: ignore[arg-type]

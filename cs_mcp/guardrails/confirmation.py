@@ -38,6 +38,7 @@ from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, ValidationError
 
 from cs_mcp.config import Settings
+from cs_mcp.exports import KEEP_SECONDS
 from cs_mcp.guardrails.acting import OutcomeUnknown, WriteActor
 from cs_mcp.guardrails.audit import NOT_REQUIRED, AuditLog, AuditRecord
 from cs_mcp.guardrails.caps import CapLedger
@@ -140,6 +141,22 @@ class Guardrails:
             return ""
         how = DESCRIPTIONS[self.settings.confirm_mode]
         return ROUTING_PREFIX + how[0].lower() + how[1:] if spec.guardrail == "routing" else how
+
+    async def keep_export(self, ctx: Context[Any, Any] | None, name: str, content: str) -> None:
+        """Keep an export for an hour in the store, readable by this caller only (any replica)."""
+        try:
+            await self.store.put(self._export_key(ctx, name), content, KEEP_SECONDS)
+        except StoreUnavailable as exc:
+            raise GuardrailError(
+                f"The export could not be kept for you to read: {exc}. Narrow the request so it fits "
+                "in one answer, or ask the operator to fix the state store."
+            ) from None
+
+    async def read_export(self, ctx: Context[Any, Any] | None, name: str) -> str | None:
+        return await self.store.get(self._export_key(ctx, name))
+
+    def _export_key(self, ctx: Context[Any, Any] | None, name: str) -> str:
+        return f"export:{self.principal_for(ctx)}:{fingerprint(name)[:32]}"
 
     def principal_for(self, ctx: Context[Any, Any] | None) -> str:
         """Who is calling: the API key, narrowed to the MCP session over HTTP (stdio serves one user).

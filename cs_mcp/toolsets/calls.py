@@ -349,7 +349,8 @@ async def export_calls_csv(call: ToolCall, params: ExportCalls) -> CallToolResul
         raise ToolError(
             f"{exc} When too many calls match, export in parts: shorter since/before ranges, or more filters."
         ) from None
-    return export_result(
+    return await export_result(
+        lambda name, text: call.guardrails.keep_export(call.ctx, name, text),
         raw.content,
         stem="calls",
         row_model=CallItem,

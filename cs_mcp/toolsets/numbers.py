@@ -167,7 +167,8 @@ async def get_number(call: ToolCall, params: GetNumber) -> Number:
 async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
     """The CSV never goes into the conversation whole unless it fits: see `cs_mcp.exports`."""
     raw = await call.api.numbers.export()
-    return csv_result(
+    return await csv_result(
+        lambda name, text: call.guardrails.keep_export(call.ctx, name, text),
         "numbers",
         raw.content.decode("utf-8", errors="replace"),
         lambda rows: summarise(rows, ("status", "type"), ()),
