@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 import httpx
 
-from cs_mcp import __version__, api
+from cs_mcp import __version__, api, sliced_json
 from cs_mcp.errors import (
     CallScalerError,
     ConnectionFailed,
@@ -58,6 +58,8 @@ RETRYABLE_READ_STATUSES = frozenset({502, 503, 504})
 READ_ONLY_POSTS = frozenset({"/numbers/search"})
 # Failures raised before a byte of the request left: nothing can have happened.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Answers from this size on are decoded in slices (~2.5 ms of json.loads at this size, ~110 ms at 10 MB).
+SLICED_DECODING_BYTES = 256 * 1024
 _ROLE_IN_MESSAGE = re.compile(r"\b(viewer|manager|admin|owner)\b role", re.IGNORECASE)
 
 
@@ -184,7 +186,7 @@ class CallScalerClient:
         )
         response = await self._send(call, params=params, body=json_body)
         try:
-            return _unwrap(response, expect_object=not call.idempotent)
+            return _unwrap(response, await _decoded(response), expect_object=not call.idempotent)
         except CallScalerError as exc:
             if call.idempotent:
                 raise
@@ -276,17 +278,27 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-def _unwrap(response: httpx.Response, *, expect_object: bool) -> Any:
-    """The `data` of a success answer. `expect_object`: anything but a JSON object is malformed."""
+async def _decoded(response: httpx.Response) -> Any:
+    """The JSON body of a success answer (None for 204); a big one is decoded in slices, giving the
+    event loop a turn every few milliseconds, so other requests are not held behind it."""
     if response.status_code == 204:  # No Content: done, and nothing to tell
         return None
+    content = response.content
     try:
-        body = response.json()
+        if len(content) < SLICED_DECODING_BYTES:
+            return json.loads(content)
+        return await sliced_json.loads(content.decode(json.detect_encoding(content), "surrogatepass"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise MalformedResponse(
             f"CallScaler answered {response.status_code} with a body that is not JSON",
             status=response.status_code,
         ) from None
+
+
+def _unwrap(response: httpx.Response, body: Any, *, expect_object: bool) -> Any:
+    """The `data` of a success answer's body. `expect_object`: anything but a JSON object is malformed."""
+    if response.status_code == 204:
+        return None
     if isinstance(body, dict):
         if "data" in body:
             return body["data"]

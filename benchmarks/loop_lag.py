@@ -1,0 +1,97 @@
+"""Event-loop stalls at scale 100: while one of the biggest list tools runs, a ping (`get_capabilities`,
+a tool that makes no API request, answered on the same event loop) is sent again and again; the longest
+ping beyond the idle ping is how long the loop was held. The server is `cs-mcp serve` over stdio in front of a scale-100 sandbox
+REST API in its own process (20 ms latency), so the API's own work never runs on the measured loop.
+
+    python -m benchmarks.loop_lag [--repeats 3]    # the section alone, printed as a table
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from benchmarks.harness import Plan, Row, cs_mcp_command, live_env, median, sandbox_http
+
+BIG_LISTS: list[tuple[str, dict[str, Any]]] = [
+    ("list_voicemails", {}),
+    ("list_webhook_deliveries", {}),
+    ("list_numbers", {}),
+    ("list_calls", {}),
+]
+TARGET_MS = 20.0
+PING_TOOL = "get_capabilities"
+
+
+async def ping_ms(client: Client) -> float:
+    started = time.perf_counter()
+    result = await client.call_tool(PING_TOOL, {})
+    assert not result.is_error, result.content
+    return (time.perf_counter() - started) * 1000
+
+
+async def longest_ping_during(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[float, float]:
+    """(longest ping ms while the tool ran, the tool's wall ms)."""
+    started = time.perf_counter()
+    call = asyncio.create_task(client.call_tool(tool, arguments))
+    pings = [0.0]
+    while not call.done():
+        pings.append(await ping_ms(client))
+    result = await call
+    assert not result.is_error, f"{tool}: {result.content[0].text}"  # type: ignore[union-attr]
+    return max(pings), (time.perf_counter() - started) * 1000
+
+
+async def loop_lag(plan: Plan) -> list[Row]:
+    repeats = plan.pick(5, 2)
+    with sandbox_http(scale=100) as base_url:
+        server = StdioServerParameters(
+            command=cs_mcp_command()[0],
+            args=[*cs_mcp_command()[1:], "serve", "--base-url", base_url],
+            env=live_env(),
+        )
+        async with Client(server) as client:
+            for tool, arguments in BIG_LISTS:  # warm-up: connections, first-use imports, caches
+                await longest_ping_during(client, tool, arguments)
+            idle = median([await ping_ms(client) for _ in range(50)])
+            worst: dict[str, list[float]] = {tool: [] for tool, _ in BIG_LISTS}
+            wall: dict[str, list[float]] = {tool: [] for tool, _ in BIG_LISTS}
+            for _ in range(repeats):  # interleaved, so the machine's load falls on every tool alike
+                for tool, arguments in BIG_LISTS:
+                    longest, took = await longest_ping_during(client, tool, arguments)
+                    worst[tool].append(longest - idle)
+                    wall[tool].append(took)
+    rows = []
+    for tool, _ in BIG_LISTS:
+        stall = median(worst[tool])
+        rows.append(
+            Row(
+                "loop lag (scale 100)",
+                f"{tool}: longest ping beyond idle while it runs (median of {repeats} worst; call took "
+                f"{median(wall[tool]):.0f} ms)",
+                f"{stall:.1f} ms (worst {max(worst[tool]):.1f})",
+                f"{idle:.1f} ms idle ping",
+                f"{(stall + idle) / idle:.1f}x idle",
+                f"<= {TARGET_MS:.0f} ms",
+                stall <= TARGET_MS,
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    from benchmarks.harness import table
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(table(asyncio.run(loop_lag(Plan(quick=args.quick)))))
+
+
+if __name__ == "__main__":
+    main()
