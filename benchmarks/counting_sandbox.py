@@ -1,7 +1,8 @@
 """`cs-mcp sandbox`, wrapped to count the TCP connections that carry its API requests.
 
-Each distinct client (host, port) in the ASGI scope is one connection the caller opened, so
-connections vs requests shows whether the caller's connection pool holds under load.
+Each distinct client (host, port) in the ASGI scope is one connection the caller opened; the most open
+at once is counted where uvicorn opens and closes them (an idle pooled connection expires after 5 s and
+is replaced, so distinct ports over a long run overstate what was ever open together).
 `GET /_bench/connections` answers the counts (and the most requests in flight at once); `POST /_bench/reset` zeroes them.
 
     python -m benchmarks.counting_sandbox --port 8701 [--scale 1] [--fault latency=20ms]
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from cs_mcp.sandbox import SANDBOX_BASE_PATH, Sandbox
 
@@ -23,14 +26,33 @@ class ConnectionCounter:
         self.clients: set[tuple[str, int]] = set()
         self.requests = 0
         self.in_flight = self.most_in_flight = 0
+        self.open = self.most_open = 0
+
+    def protocol(self) -> type[H11Protocol]:
+        """uvicorn's HTTP/1.1 protocol, counting the connections open at once into this counter."""
+        counter = self
+
+        class Counted(H11Protocol):
+            def connection_made(self, transport: Any) -> None:
+                counter.open += 1
+                counter.most_open = max(counter.most_open, counter.open)
+                super().connection_made(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                counter.open -= 1
+                super().connection_lost(exc)
+
+        return Counted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/_bench/"):
             if scope["path"] == "/_bench/reset":
                 self.clients.clear()
                 self.requests = self.most_in_flight = 0
+                self.most_open = self.open
             counts = {
                 "connections": len(self.clients),
+                "most_open": self.most_open,
                 "requests": self.requests,
                 "most_in_flight": self.most_in_flight,
             }
@@ -68,7 +90,8 @@ def main() -> None:
     sandbox = Sandbox(scale=args.scale)
     for spec in args.fault:
         sandbox.faults.add_spec(spec)
-    uvicorn.run(ConnectionCounter(sandbox.app), host="127.0.0.1", port=args.port, log_level="warning")
+    counter = ConnectionCounter(sandbox.app)
+    uvicorn.run(counter, host="127.0.0.1", port=args.port, log_level="warning", http=counter.protocol())
 
 
 if __name__ == "__main__":
