@@ -51,6 +51,10 @@ def manager_env() -> dict[str, str]:
     return {**live_env(), "CALLSCALER_API_KEY": SANDBOX_KEYS["manager"], "CS_MCP_MAX_SMS_PER_HOUR": "100000"}
 
 
+def serve_as_manager(base_url: str, *options: str) -> list[str]:
+    return [*cs_mcp_command(), "serve", "--role", "manager", *options, "--base-url", base_url]
+
+
 def kinds(sandbox_state: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """Each kind as the calls one use of it makes (a confirmed write is a preview, then the token)."""
     return {
@@ -107,18 +111,9 @@ async def cpu_per_call(plan: Plan) -> list[Row]:
     blocks = plan.pick(12, 4)
     rows: list[Row] = []
     with sandbox_http() as base_url:
-        state = await _sandbox_state(base_url)
-        ours_stdio = [*cs_mcp_command(), "serve", "--role", "manager", "--base-url", base_url]
-        ours_http = [
-            *cs_mcp_command(),
-            "serve",
-            "--role",
-            "manager",
-            "--transport",
-            "http",
-            "--base-url",
-            base_url,
-        ]
+        state = await sandbox_state(base_url)
+        ours_stdio = serve_as_manager(base_url)
+        ours_http = serve_as_manager(base_url, "--transport", "http")
         floor = [*KIND_FLOOR, base_url]
         for transport in ("stdio", "HTTP"):
             async with contextlib.AsyncExitStack() as stack:
@@ -167,7 +162,7 @@ async def _compare(
     return rows
 
 
-async def _sandbox_state(base_url: str) -> dict[str, Any]:
+async def sandbox_state(base_url: str) -> dict[str, Any]:
     import httpx
 
     headers = {"Authorization": f"Bearer {SANDBOX_KEYS['manager']}"}

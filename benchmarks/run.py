@@ -35,7 +35,15 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from benchmarks import load_generator
-from benchmarks.cpu_per_call import KIND_FLOOR, cpu_ns, cpu_per_call, http_server, kinds
+from benchmarks.cpu_per_call import (
+    KIND_FLOOR,
+    cpu_ns,
+    cpu_per_call,
+    http_server,
+    kinds,
+    sandbox_state,
+    serve_as_manager,
+)
 from benchmarks.harness import (
     LATENCY_FAULT,
     ROOT,
@@ -415,25 +423,14 @@ async def concurrency(plan: Plan) -> list[Row]:
     alternating; CPU split between the MCP server, the load generator and the sandbox API."""
     clients, calls_each, rounds = 50, plan.pick(10, 4), plan.pick(3, 1)
     with counting_sandbox() as (base_url, sandbox_pid):
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {VIEWER_KEY}"}) as http:
-            flows = (await http.get(f"{base_url}/call-flows")).json()["data"]
-        flow_id = (flows.get("call_flows", flows) if isinstance(flows, dict) else flows)[0]["id"]
+        state = await sandbox_state(base_url)
         workload = [
             (name, {**args, **({"limit": 5} if name.startswith("list") else {})})
-            for calls in list(kinds({"flow": flow_id, "sms": {}}).values())[:3]
+            for calls in list(kinds(state).values())[:3]
             for name, args in calls
         ]
         servers = {
-            "cs_mcp": [
-                *cs_mcp_command(),
-                "serve",
-                "--role",
-                "manager",
-                "--transport",
-                "http",
-                "--base-url",
-                base_url,
-            ],
+            "cs_mcp": serve_as_manager(base_url, "--transport", "http"),
             "floor": [*KIND_FLOOR, base_url],
         }
         results: dict[str, dict[str, list[float]]] = {
