@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -26,20 +25,17 @@ class ConnectionCounter:
         self.clients: set[tuple[str, int]] = set()
         self.requests = 0
         self.in_flight = self.most_in_flight = 0
-        self.open = self.most_open = 0
+        self.open: set[tuple[str, int]] = set()  # connections that carried an API request, still open
+        self.most_open = 0
 
     def protocol(self) -> type[H11Protocol]:
-        """uvicorn's HTTP/1.1 protocol, counting the connections open at once into this counter."""
+        """uvicorn's HTTP/1.1 protocol, telling this counter when a connection closes."""
         counter = self
 
         class Counted(H11Protocol):
-            def connection_made(self, transport: Any) -> None:
-                counter.open += 1
-                counter.most_open = max(counter.most_open, counter.open)
-                super().connection_made(transport)
-
             def connection_lost(self, exc: Exception | None) -> None:
-                counter.open -= 1
+                if self.client is not None:
+                    counter.open.discard(tuple(self.client))  # type: ignore[arg-type]
                 super().connection_lost(exc)
 
         return Counted
@@ -49,7 +45,7 @@ class ConnectionCounter:
             if scope["path"] == "/_bench/reset":
                 self.clients.clear()
                 self.requests = self.most_in_flight = 0
-                self.most_open = self.open
+                self.most_open = len(self.open)
             counts = {
                 "connections": len(self.clients),
                 "most_open": self.most_open,
@@ -67,7 +63,10 @@ class ConnectionCounter:
             await send({"type": "http.response.body", "body": body})
             return
         if scope["type"] == "http" and scope["path"].startswith(SANDBOX_BASE_PATH):
-            self.clients.add(tuple(scope.get("client") or ("?", 0)))  # type: ignore[arg-type]
+            client: tuple[str, int] = tuple(scope.get("client") or ("?", 0))  # type: ignore[assignment]
+            self.clients.add(client)
+            self.open.add(client)
+            self.most_open = max(self.most_open, len(self.open))
             self.requests += 1
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)

@@ -422,40 +422,42 @@ async def concurrency(plan: Plan) -> list[Row]:
     """50 MCP clients (another process) against cs_mcp and against the floor server, the same reads, rounds
     alternating; CPU split between the MCP server, the load generator and the sandbox API."""
     clients, calls_each, rounds = 50, plan.pick(10, 4), plan.pick(3, 1)
-    with counting_sandbox() as (base_url, sandbox_pid):
-        state = await sandbox_state(base_url)
+    # A sandbox API each, so one server's idle pooled connections are never counted as the other's.
+    with counting_sandbox() as ours_api, counting_sandbox() as floor_api:
+        state = await sandbox_state(ours_api[0])
         workload = [
             (name, {**args, **({"limit": 5} if name.startswith("list") else {})})
             for calls in list(kinds(state).values())[:3]
             for name, args in calls
         ]
         servers = {
-            "cs_mcp": serve_as_manager(base_url, "--transport", "http"),
-            "floor": [*KIND_FLOOR, base_url],
+            "cs_mcp": (serve_as_manager(ours_api[0], "--transport", "http"), ours_api),
+            "floor": ([*KIND_FLOOR, floor_api[0]], floor_api),
         }
         results: dict[str, dict[str, list[float]]] = {
             n: {"lat": [], "rate": [], "srv": [], "gen": [], "api": []} for n in servers
         }
         most_open = 0
         with contextlib.ExitStack() as stack:
-            urls = {name: stack.enter_context(http_server(argv)) for name, argv in servers.items()}
-            for url, _ in urls.values():  # warm-up
+            started = {
+                name: (stack.enter_context(http_server(argv)), api) for name, (argv, api) in servers.items()
+            }
+            for (url, _), _ in started.values():  # warm-up
                 generate_load(url, 2, len(workload), workload)
-            await bench_counts(base_url, "reset")
             for _ in range(rounds):
-                for name, (url, pid) in urls.items():
-                    server_cpu, api_cpu = cpu_ns(pid), cpu_ns(sandbox_pid)
+                for name, ((url, pid), (base_url, api_pid)) in started.items():
+                    await bench_counts(base_url, "reset")
+                    server_cpu, api_cpu = cpu_ns(pid), cpu_ns(api_pid)
                     load = generate_load(url, clients, calls_each, workload)
                     calls = len(load["latencies"])
                     result = results[name]
                     result["lat"] += load["latencies"]
                     result["rate"].append(calls / load["wall"])
                     result["srv"].append((cpu_ns(pid) - server_cpu) / 1e6 / calls)
-                    result["api"].append((cpu_ns(sandbox_pid) - api_cpu) / 1e6 / calls)
+                    result["api"].append((cpu_ns(api_pid) - api_cpu) / 1e6 / calls)
                     result["gen"].append(load["cpu"] * 1000 / calls)
                     if name == "cs_mcp":
                         most_open = max(most_open, (await bench_counts(base_url, "connections"))["most_open"])
-                        await bench_counts(base_url, "reset")
     ours, floor = results["cs_mcp"], results["floor"]
     rate, floor_rate = median(ours["rate"]), median(floor["rate"])
     p99, floor_p99 = percentile(ours["lat"], 99), percentile(floor["lat"], 99)
