@@ -1,0 +1,177 @@
+"""Server CPU per call, per tool kind, against the floor making the same API requests
+(benchmarks/kind_floor_server.py), over stdio and over Streamable HTTP.
+
+CPU is the server process's on-CPU time summed over its threads (/proc/PID/task/*/schedstat, in ns:
+the 10 ms ticks of /proc/PID/stat are too coarse for one call). Blocks of calls alternate between cs_mcp
+and the floor, kind by kind, so load from other processes on the shared cores falls on both alike; the
+figure is the median over blocks of CPU per call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from benchmarks.harness import (
+    ROOT,
+    SANDBOX_KEYS,
+    Plan,
+    Row,
+    background,
+    cs_mcp_command,
+    free_port,
+    live_env,
+    median,
+    sandbox_http,
+)
+
+KIND_FLOOR = [sys.executable, str(ROOT / "benchmarks" / "kind_floor_server.py")]
+TARGET = 1.15
+BLOCK = 4  # calls per block: a block's CPU is tens of ms, well above the scheduler's accounting noise
+
+
+def cpu_ns(pid: int) -> int:
+    """On-CPU ns of every thread of `pid` (threads that have ended are not counted: the SDK's stdio
+    reader threads live as long as the process)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError):
+            total += int(stat.read_text().split()[0])
+    return total
+
+
+def manager_env() -> dict[str, str]:
+    """A manager key (send_sms needs one), and an SMS cap the benchmark's texts never reach."""
+    return {**live_env(), "CALLSCALER_API_KEY": SANDBOX_KEYS["manager"], "CS_MCP_MAX_SMS_PER_HOUR": "100000"}
+
+
+def serve_as_manager(base_url: str, *options: str) -> list[str]:
+    return [*cs_mcp_command(), "serve", "--role", "manager", *options, "--base-url", base_url]
+
+
+def kinds(sandbox_state: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Each kind as the calls one use of it makes (a confirmed write is a preview, then the token)."""
+    return {
+        "a list (list_numbers)": [("list_numbers", {})],
+        "a flow outline (get_call_flow)": [("get_call_flow", {"call_flow_id": sandbox_state["flow"]})],
+        "list_calls": [("list_calls", {})],
+        "a confirmed write (send_sms)": [("send_sms", sandbox_state["sms"])],
+    }
+
+
+async def use(client: Client, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    for name, arguments in calls:
+        result = await client.call_tool(name, arguments)
+        assert not result.is_error, f"{name}: {result.content[0].text}"  # type: ignore[union-attr]
+        token = (result.structured_content or {}).get("confirmation_token")
+        if token:
+            done = await client.call_tool(name, {**arguments, "confirmation_token": token})
+            assert (done.structured_content or {}).get("status") == "done", done.content
+
+
+@contextlib.asynccontextmanager
+async def stdio_client(argv: list[str]) -> AsyncIterator[tuple[Client, int]]:
+    params = StdioServerParameters(command=argv[0], args=argv[1:], env=manager_env(), cwd=str(ROOT))
+    async with Client(params) as client:
+        yield client, _child_pid(argv)
+
+
+def _child_pid(argv: list[str]) -> int:
+    """The newest process of ours running `argv` (the SDK's stdio client does not expose its pid)."""
+    own = str(Path("/proc/self").resolve().name)
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] != own:
+                continue
+            # a suffix: a script started through its shebang has the interpreter before it
+            if (proc / "cmdline").read_bytes().split(b"\0")[:-1][-len(argv) :] == [a.encode() for a in argv]:
+                found.append(int(proc.name))
+    return max(found)
+
+
+@contextlib.contextmanager
+def http_server(argv: list[str]) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    with background(
+        [*argv, "--port", str(port)], f"http://127.0.0.1:{port}/healthz", env=manager_env()
+    ) as proc:
+        yield f"http://127.0.0.1:{port}/mcp", proc.pid
+
+
+async def cpu_per_call(plan: Plan) -> list[Row]:
+    blocks = plan.pick(12, 4)
+    rows: list[Row] = []
+    with sandbox_http() as base_url:
+        state = await sandbox_state(base_url)
+        ours_stdio = serve_as_manager(base_url)
+        ours_http = serve_as_manager(base_url, "--transport", "http")
+        floor = [*KIND_FLOOR, base_url]
+        for transport in ("stdio", "HTTP"):
+            async with contextlib.AsyncExitStack() as stack:
+                if transport == "stdio":
+                    ours = await stack.enter_async_context(stdio_client(ours_stdio))
+                    theirs = await stack.enter_async_context(stdio_client(floor))
+                else:
+                    urls = [stack.enter_context(http_server(argv)) for argv in (ours_http, floor)]
+                    ours, theirs = [(await stack.enter_async_context(Client(url)), pid) for url, pid in urls]
+                rows += await _compare(transport, kinds(state), ours, theirs, blocks)
+    return rows
+
+
+async def _compare(
+    transport: str,
+    kinds_: dict[str, list[tuple[str, dict[str, Any]]]],
+    ours: tuple[Client, int],
+    floor: tuple[Client, int],
+    blocks: int,
+) -> list[Row]:
+    per_call: dict[tuple[str, str], list[float]] = {}
+    for calls in kinds_.values():  # warm-up: connections, first-use imports, caches
+        for client, _ in (ours, floor):
+            await use(client, calls)
+    for _ in range(blocks):
+        for kind, calls in kinds_.items():
+            for side, (client, pid) in (("ours", ours), ("floor", floor)):
+                before = cpu_ns(pid)
+                for _ in range(BLOCK):
+                    await use(client, calls)
+                per_call.setdefault((kind, side), []).append((cpu_ns(pid) - before) / BLOCK / 1e6)
+    rows = []
+    for kind in kinds_:
+        mine, base = median(per_call[(kind, "ours")]), median(per_call[(kind, "floor")])
+        rows.append(
+            Row(
+                "CPU per call",
+                f"{transport}: {kind} ({blocks} blocks of {BLOCK}, interleaved)",
+                f"{mine:.2f} ms",
+                f"{base:.2f} ms (floor, same API requests)",
+                f"{mine / base:.2f}x",
+                f"<= {TARGET}x",
+                mine / base <= TARGET,
+            )
+        )
+    return rows
+
+
+async def sandbox_state(base_url: str) -> dict[str, Any]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['manager']}"}
+    async with httpx.AsyncClient(base_url=base_url + "/", headers=headers) as http:
+        flows = (await http.get("call-flows")).json()["data"]
+        numbers = (await http.get("numbers")).json()["data"]["numbers"]
+    flow_list = flows.get("call_flows", flows) if isinstance(flows, dict) else flows
+    sender = next(n["phone_number"] for n in numbers if n.get("sms_enabled"))
+    return {
+        "flow": flow_list[0]["id"],
+        "sms": {"from_number": sender, "to_number": "+14075550199", "body": "bench"},
+    }
