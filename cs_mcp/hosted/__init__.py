@@ -1,0 +1,1 @@
+"""Hosted mode: one server, many users, each with their own CallScaler key (header or OAuth)."""
