@@ -10,6 +10,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from mcp.server.auth.provider import AccessToken
+from pydantic import ConfigDict, Field
+
 from cs_mcp.secrets import Secret
 from cs_mcp.spec import Role
 
@@ -33,3 +36,14 @@ class Principal:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", principal_id(self.api_key))
+
+
+class PrincipalToken(AccessToken):
+    """An access token (OAuth, or a CallScaler key sent as the bearer) and the principal it stands for.
+
+    Both ways in give the SDK's auth middleware one of these; the SDK binds MCP sessions to
+    (client_id, subject), so `subject` is the principal id: one user's session is never another's."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    principal: Principal = Field(exclude=True, repr=False)
