@@ -143,9 +143,8 @@ class ConsentPage:
         """Back to the app, or (the request answered meanwhile, in another tab) the page saying so."""
         if url is None:
             return self._error(GONE, 404)
-        response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-        response.delete_cookie(CONSENT_COOKIE, path=CONSENT_PATH)
-        return response
+        # The consent cookie stays (it expires with the request): a second click then reads "answered".
+        return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def consent_routes(provider: CallScalerOAuthProvider) -> list[Route]:
