@@ -24,8 +24,8 @@ from cs_mcp.web.signing import SESSION_COOKIE, SignedValues
 
 CONSENT_COOKIE = "cs_mcp_consent"
 SESSION_LIFETIME = 30 * 24 * 60 * 60
-READS = "read only: calls, numbers, reports"
-CHANGES = "reads, and changes to numbers, routing and messages (risky ones ask you first)"
+READS = "read only"
+CHANGES = "read and change (risky changes ask you first)"
 ROLE_HELP = {Role.VIEWER: READS, Role.MANAGER: CHANGES, Role.ADMIN: CHANGES, Role.OWNER: CHANGES}
 GONE = "This sign-in request has expired or was already answered. Go back to your app and connect again."
 UNVERIFIED = (
