@@ -137,6 +137,14 @@ async def sign_in(
     return tokens.access_token, tokens.refresh_token
 
 
+async def viewer_signed_in() -> tuple[Rig, OAuthClientInformationFull, str, str]:
+    """A fresh provider with one client and one viewer signed in: (rig, client, access, refresh)."""
+    rigged = rig()
+    client = await register(rigged.provider)
+    access, refresh = await sign_in(rigged.provider, client, VIEWER_KEY, Role.VIEWER)
+    return rigged, client, access, refresh
+
+
 async def principal_token(provider: CallScalerOAuthProvider, access: str) -> PrincipalToken:
     token = await provider.load_access_token(access)
     assert isinstance(token, PrincipalToken)
@@ -199,10 +207,8 @@ async def test_codes_are_single_use_bound_to_their_client_and_expire() -> None:
 
 @pytest.mark.anyio
 async def test_access_tokens_expire_and_refresh_rotates_both_tokens() -> None:
-    rigged = rig()
+    rigged, client, access, refresh = await viewer_signed_in()
     provider = rigged.provider
-    client = await register(provider)
-    access, refresh = await sign_in(provider, client, VIEWER_KEY, Role.VIEWER)
     rigged.clock.now += ACCESS_LIFETIME + 1
     assert await provider.load_access_token(access) is None
 
@@ -217,10 +223,8 @@ async def test_access_tokens_expire_and_refresh_rotates_both_tokens() -> None:
 
 @pytest.mark.anyio
 async def test_a_rotated_refresh_token_used_again_revokes_the_whole_grant() -> None:
-    rigged = rig()
+    rigged, client, access, refresh = await viewer_signed_in()
     provider = rigged.provider
-    client = await register(provider)
-    access, refresh = await sign_in(provider, client, VIEWER_KEY, Role.VIEWER)
     loaded = await provider.load_refresh_token(client, refresh)
     assert loaded is not None
     renewed = await provider.exchange_refresh_token(client, loaded, [])
@@ -380,10 +384,8 @@ async def test_tokens_are_issued_for_this_server_only_and_deny_says_access_denie
     assert await provider.approve(request_id(url), VIEWER_KEY, Role.VIEWER) is None
 
 
-@pytest.mark.anyio
-async def test_the_token_endpoint_refuses_a_wrong_pkce_verifier() -> None:
-    """PKCE is checked by the SDK's token handler, in front of the provider: through HTTP."""
-    provider = rig().provider
+def sdk_routes(provider: CallScalerOAuthProvider) -> httpx.AsyncClient:
+    """An HTTP client of the SDK's auth endpoints (/token, /revoke, ...) in front of `provider`."""
     app = Starlette(
         routes=create_auth_routes(
             provider,
@@ -392,6 +394,13 @@ async def test_the_token_endpoint_refuses_a_wrong_pkce_verifier() -> None:
             revocation_options=RevocationOptions(enabled=True),
         )
     )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=PUBLIC_URL)
+
+
+@pytest.mark.anyio
+async def test_the_token_endpoint_refuses_a_wrong_pkce_verifier() -> None:
+    """PKCE is checked by the SDK's token handler, in front of the provider: through HTTP."""
+    provider = rig().provider
     client = await register(provider)
     verifier, challenge = pkce()
     redirect = await provider.approve(
@@ -404,7 +413,7 @@ async def test_the_token_endpoint_refuses_a_wrong_pkce_verifier() -> None:
         "redirect_uri": REDIRECT,
         "client_id": str(client.client_id),
     }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=PUBLIC_URL) as http:
+    async with sdk_routes(provider) as http:
         wrong = await http.post("/token", data={**form, "code_verifier": pkce()[0]})
         assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
         assert "access_token" not in wrong.json()
@@ -412,3 +421,24 @@ async def test_the_token_endpoint_refuses_a_wrong_pkce_verifier() -> None:
         assert right.status_code == 200 and right.json()["access_token"].startswith("csmcp_at_")
         again = await http.post("/token", data={**form, "code_verifier": verifier})
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.anyio
+async def test_the_revocation_endpoint_ends_the_grant_for_its_own_client_only() -> None:
+    rigged = rig()
+    provider = rigged.provider
+    client, other = await register(provider), await register(provider, "Other")
+    access, refresh = await sign_in(provider, client, VIEWER_KEY, Role.VIEWER)
+    loaded = await provider.load_refresh_token(client, refresh)
+    assert loaded is not None
+
+    def revoke(token: str, by: OAuthClientInformationFull) -> dict[str, str]:
+        return {"token": token, "client_id": str(by.client_id), "client_secret": ""}  # public clients
+
+    async with sdk_routes(provider) as http:
+        # Another client cannot revoke this one's grant (RFC 7009 2.1): answered 200, nothing done.
+        assert (await http.post("/revoke", data=revoke(access, other))).status_code == 200
+        assert await provider.load_access_token(access) is not None
+        assert (await http.post("/revoke", data=revoke(refresh, client))).status_code == 200
+    assert await provider.load_access_token(access) is None
+    assert await rigged.store.get(f"oauth:vault:{loaded.grant_id}") is None
