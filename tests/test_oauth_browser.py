@@ -1,0 +1,229 @@
+"""The whole OAuth flow as a person and their app live it: the SDK's OAuth client starts it, a real
+Chromium opens the consent page, the user pastes a key (a wrong one first), picks a role and approves;
+the client then lists tools and calls one as that principal. Also in the browser: Deny, a forged CSRF
+token, and no Content-Security-Policy violations. Screenshots: oauth-consent, oauth-consent-error.
+
+`hosted_app` is the server under test: a small MCPServer wired as the hosted server will be (the SDK's
+auth with our provider, our consent routes). Point it at the real hosted server once it exists."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp.client import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+from pydantic import AnyHttpUrl, AnyUrl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from cs_mcp.hosted.consent import consent_routes
+from cs_mcp.hosted.oauth import CONSENT_PATH, CallScalerOAuthProvider
+from cs_mcp.hosted.principal import PrincipalToken
+from cs_mcp.sandbox.auth import SANDBOX_KEYS
+from cs_mcp.state import MEMORY, SQLiteStore
+from cs_mcp.web.signing import ServerSecret
+from tests.browser import chromium, screenshot
+from tests.fleet import free_port, wait_until
+from tests.test_oauth_provider import SandboxKeys, pkce, query
+
+
+def hosted_app(base: str) -> Any:
+    provider = CallScalerOAuthProvider(SQLiteStore(MEMORY), ServerSecret(), SandboxKeys(), base)
+    server = MCPServer(
+        "oauth-test",
+        auth_server_provider=provider,
+        auth=AuthSettings(
+            issuer_url=AnyHttpUrl(base),
+            resource_server_url=AnyHttpUrl(f"{base}/mcp"),
+            client_registration_options=ClientRegistrationOptions(enabled=True),
+            revocation_options=RevocationOptions(enabled=True),
+            validate_token_resource=True,
+        ),
+    )
+    for route in consent_routes(provider):
+        server.custom_route(route.path, sorted(route.methods or ()))(route.endpoint)
+
+    @server.tool()
+    def whoami() -> str:
+        """The role and sign-in of the caller."""
+        token = get_access_token()
+        assert isinstance(token, PrincipalToken)
+        return f"{token.principal.role.label} via {token.principal.via}"
+
+    return server.streamable_http_app()
+
+
+def callback_app(base: str) -> Starlette:
+    """The app's own redirect target (a desktop app's loopback listener), on another origin than cs_mcp."""
+
+    async def landed(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("Signed in; you can close this tab.")
+
+    return Starlette(routes=[Route("/callback", landed)])
+
+
+@contextmanager
+def serving(build: Callable[[str], Any]) -> Iterator[str]:
+    """The app `build(base_url)` makes, served by uvicorn on a loopback port; its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = uvicorn.Server(uvicorn.Config(build(base), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, "the test server")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+class MemoryTokens:
+    """The OAuth client's token storage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+def csp_violations(console: list[str]) -> list[str]:
+    return [line for line in console if "Content Security Policy" in line]
+
+
+async def new_page(browser: Any) -> tuple[Any, list[str]]:
+    page = await (await browser.new_context()).new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    return page, console
+
+
+@pytest.mark.anyio
+async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_them() -> None:
+    with serving(callback_app) as app_base, serving(hosted_app) as base:
+        async with chromium() as browser:
+            page, console = await new_page(browser)
+
+            async def user_consents(authorization_url: str) -> None:
+                await page.goto(authorization_url)  # /authorize sends the browser on to the consent page
+                assert page.url.startswith(f"{base}{CONSENT_PATH}?request=")
+                assert await page.get_by_role("heading", level=1).inner_text() == (
+                    "Connect Test connector to your CallScaler account"
+                )
+                await screenshot(page, "oauth-consent")
+                await page.get_by_label("CallScaler API key").fill("cs_key_not_a_real_key_0000")
+                await page.get_by_label("The key's role").select_option("manager")
+                await page.get_by_role("button", name="Approve").click()
+                assert "did not accept this API key" in await page.get_by_role("alert").inner_text()
+                assert page.url.startswith(base)  # still on cs_mcp: no code went to the app
+                await screenshot(page, "oauth-consent-error")
+                await page.get_by_label("CallScaler API key").fill(SANDBOX_KEYS["manager"])
+                async with page.expect_navigation(url=f"{app_base}/callback?*"):
+                    await page.get_by_role("button", name="Approve").click()
+
+            async def app_reads_the_redirect() -> AuthorizationCodeResult:
+                landed = query(page.url)
+                return AuthorizationCodeResult(code=landed["code"], state=landed.get("state"))
+
+            oauth = OAuthClientProvider(
+                f"{base}/mcp",
+                OAuthClientMetadata(
+                    client_name="Test connector", redirect_uris=[AnyUrl(f"{app_base}/callback")]
+                ),
+                MemoryTokens(),
+                redirect_handler=user_consents,
+                callback_handler=app_reads_the_redirect,
+            )
+            async with (
+                httpx2.AsyncClient(auth=oauth, timeout=60) as http,
+                Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+            ):
+                assert [tool.name for tool in (await client.list_tools()).tools] == ["whoami"]
+                answer = await client.call_tool("whoami", {})
+                assert answer.content[0].text == "manager via oauth"  # type: ignore[union-attr]
+            assert csp_violations(console) == []
+
+            unauthenticated = httpx.post(f"{base}/mcp", json={}, timeout=10)
+            assert unauthenticated.status_code == 401
+            assert "resource_metadata=" in unauthenticated.headers["www-authenticate"]
+
+
+async def authorization_url(base: str, callback: str) -> str:
+    """What an app sends the browser to, after registering itself (RFC 7591)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        registered = await http.post(
+            f"{base}/register",
+            json={
+                "client_name": "Test connector",
+                "redirect_uris": [callback],
+                "token_endpoint_auth_method": "none",
+            },
+        )
+    assert registered.status_code == 201
+    _, challenge = pkce()
+    return f"{base}/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": registered.json()["client_id"],
+            "redirect_uri": callback,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "app-state",
+        }
+    )
+
+
+@pytest.mark.anyio
+async def test_deny_returns_access_denied_and_a_forged_csrf_token_is_refused_in_the_browser() -> None:
+    with serving(callback_app) as app_base, serving(hosted_app) as base:
+        callback = f"{app_base}/callback"
+        async with chromium() as browser:
+            page, console = await new_page(browser)
+            await page.goto(await authorization_url(base, callback))
+            async with page.expect_navigation(url=f"{callback}?*"):
+                await page.get_by_role("button", name="Deny").click()
+            landed = query(page.url)
+            assert (
+                landed["error"] == "access_denied" and landed["state"] == "app-state" and "code" not in landed
+            )
+
+            await page.goto(await authorization_url(base, callback))
+            # What a page on another site would post: the form without this page's token.
+            await page.locator("input[name=csrf]").evaluate("input => { input.value = 'forged.1.x' }")
+            await page.get_by_label("CallScaler API key").fill(SANDBOX_KEYS["owner"])
+            await page.get_by_role("button", name="Approve").click()
+            assert "could not be verified" in await page.get_by_role("alert").inner_text()
+            assert page.url == f"{base}{CONSENT_PATH}"  # refused on cs_mcp; nothing went to the app
+            await screenshot(page, "oauth-consent-refused")
+            assert csp_violations(console) == []
