@@ -326,11 +326,7 @@ async def test_verdicts_are_cached_briefly_and_an_unreachable_api_is_not_a_verdi
     transport, seen = answering([200, 401, 500])  # 500: not retried, so no backoff wait
     clock = Clock()
     checker = ApiKeyChecker("http://api.invalid/api/v1", transport=transport, clock=clock)
-    good, bad, other = (
-        CallerKey("cs_key_good1234"),
-        CallerKey("cs_key_bad12345"),
-        CallerKey("cs_key_other123"),
-    )
+    good, other = CallerKey("cs_key_good1234"), CallerKey("cs_key_other123")
     assert (await checker.check(good)).valid
     assert (await checker.check(good)).valid and seen == ["cs_key_good1234"]  # cached
     clock.now += VALID_FOR_SECONDS + 1
