@@ -25,6 +25,7 @@ retries.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -116,12 +117,18 @@ class _Request:
         return WriteOutcomeUnknown(f"{self.method} {self.path} was sent, but {cause}", status=status)
 
 
+KeySource = Callable[[], Secret]
+
+
 class CallScalerClient:
-    """Calls the CallScaler API. One instance (one connection pool) serves the whole process."""
+    """Calls the CallScaler API. One instance (one connection pool) serves the whole process.
+
+    `api_key` is a key, or where each request's key comes from: in hosted mode the current caller's
+    (`Principals.api_key`), so every user's requests share one pool and each carries its own key."""
 
     def __init__(
         self,
-        api_key: Secret,
+        api_key: Secret | KeySource,
         base_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -129,7 +136,8 @@ class CallScalerClient:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
+        self._api_key: KeySource = api_key if callable(api_key) else lambda: api_key
+        self._owns_pool = True
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
@@ -142,6 +150,9 @@ class CallScalerClient:
             headers={"User-Agent": f"cs-mcp/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )
+        self._attach_resources()
+
+    def _attach_resources(self) -> None:
         # The typed resource layer (cs_mcp/api/): `client.numbers.list()` and the like, sent through this client.
         self.numbers = api.Numbers(self)
         self.call_flows = api.CallFlows(self)
@@ -157,8 +168,17 @@ class CallScalerClient:
     def __repr__(self) -> str:
         return f"CallScalerClient(base_url={self.base_url!r})"
 
+    def for_key(self, api_key: Secret) -> CallScalerClient:
+        """This client sending `api_key` instead, over the same connection pool (which it does not close)."""
+        view = copy.copy(self)
+        view._api_key = lambda: api_key
+        view._owns_pool = False
+        view._attach_resources()
+        return view
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_pool:
+            await self._http.aclose()
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)
@@ -197,7 +217,7 @@ class CallScalerClient:
         policy = self._retry
         deadline = policy.clock() + policy.total_seconds
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        headers = {"Authorization": f"Bearer {self._api_key.reveal()}"}
+        headers = {"Authorization": f"Bearer {self._api_key().reveal()}"}
         error: CallScalerError | None = None
         for tries in range(1, policy.max_attempts + 1):
             seconds = min(self._timeout, deadline - policy.clock())

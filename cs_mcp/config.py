@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +69,29 @@ def _http_token(text: str) -> Secret:
         raise ValueError(
             f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits) of printable ASCII "
             f"without spaces; make one with {MAKE_A_TOKEN}"
+        )
+    return Secret(text)
+
+
+def _public_url(text: str) -> str:
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or parts.path.strip("/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"malformed public URL {text!r}: expected the scheme and host users reach, like https://mcp.example.com"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _server_secret(text: str) -> Secret:
+    if len(text) < MIN_HTTP_TOKEN_CHARS:
+        raise ValueError(
+            f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits); make one with {MAKE_A_TOKEN}"
         )
     return Secret(text)
 
@@ -305,6 +328,32 @@ OPTIONS: tuple[Option, ...] = (
         metavar="TOKEN",
     ),
     Option(
+        "hosted",
+        "serve many users over HTTP: no API key is held; each caller brings their own "
+        "(Authorization: Bearer cs_key_..., with X-CallScaler-Role) and sees their role's tools",
+        SERVE,
+        env="CS_MCP_HOSTED",
+        switch=True,
+    ),
+    Option(
+        "public_url",
+        "the URL users reach the hosted server at (behind a TLS-terminating proxy: its https URL); "
+        "none means http://HOST:PORT",
+        SERVE,
+        env="CS_MCP_PUBLIC_URL",
+        parse=_public_url,
+        metavar="URL",
+    ),
+    Option(
+        "secret",
+        f"hosted mode's signing secret, the same on every replica; at least {MIN_HTTP_TOKEN_CHARS} characters",
+        SERVE,
+        env="CS_MCP_SECRET",
+        parse=_server_secret,
+        flag=False,
+        secret=True,
+    ),
+    Option(
         "stateless_http",
         "serve HTTP without MCP sessions, so any replica answers any request of the 2025-11-25 era "
         "(confirmation by token then; the 2026-07-28 era never has sessions)",
@@ -434,6 +483,10 @@ class Settings:
     # told; the command line's default is the file in the user's data folder.
     state: str = MEMORY
     stateless_http: bool = False
+    # Hosted mode: no key of its own (`api_key` unused); each caller is a principal (cs_mcp.hosted).
+    hosted: bool = False
+    public_url: str | None = None
+    secret: Secret | None = None
 
     @classmethod
     def for_sandbox(cls, role: Role | str = Role.VIEWER, **overrides: object) -> Settings:
@@ -453,12 +506,19 @@ class Settings:
         if spec.toolset == ALWAYS:
             return None
         if self.role < spec.role:
-            return f"it needs the {spec.role.label} role (this server runs as {self.role.label})"
+            runs_as = (
+                f"your role is {self.role.label}" if self.hosted else f"this server runs as {self.role.label}"
+            )
+            return f"it needs the {spec.role.label} role ({runs_as})"
         if self.toolsets is not None and spec.toolset not in self.toolsets:
             return f"toolset {spec.toolset} is not enabled"
         if self.read_only and spec.writes:
             return "it changes data, and the server is read-only"
         return None
+
+    def for_role(self, role: Role) -> Settings:
+        """These settings as a caller with `role` sees them (hosted mode: one server, every role)."""
+        return self if role == self.role else replace(self, role=role)
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any], *, require_key: bool = True) -> Settings:
@@ -481,11 +541,39 @@ class Settings:
             "state": values["state"],
             "stateless_http": values.get("stateless_http", False),
         }
+        if values.get("hosted"):
+            common.update(_hosted_options(values))
+            require_key = False
         if values["sandbox"]:
             return cls.for_sandbox(values["role"], **common)
-        key = values["api_key"] or ""
+        key = "" if values.get("hosted") else values["api_key"] or ""
         if not key and require_key:
             raise ConfigError(
                 "no API key: set CALLSCALER_API_KEY, or pass --sandbox to try the embedded sandbox"
             )
         return cls(api_key=Secret(key), base_url=values["base_url"], role=values["role"], **common)
+
+
+def _hosted_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What `--hosted` adds, checked: HTTP only, a signing secret, no key or token of the server's own."""
+    if values.get("transport") != "http":
+        raise ConfigError(
+            "--hosted serves many users over HTTP: add --transport http (stdio serves one user, "
+            "with CALLSCALER_API_KEY)"
+        )
+    if values.get("secret") is None:
+        raise ConfigError(
+            f"--hosted needs CS_MCP_SECRET, at least {MIN_HTTP_TOKEN_CHARS} random characters shared by every "
+            f"replica; make one with {MAKE_A_TOKEN}"
+        )
+    if values.get("api_key"):
+        raise ConfigError(
+            "--hosted holds no API key of its own (each caller brings theirs): unset CALLSCALER_API_KEY"
+        )
+    if values.get("http_token") is not None:
+        raise ConfigError(
+            "--hosted authenticates each caller by their own key in the Authorization header: drop --http-token"
+        )
+    host = f"[{values['host']}]" if ":" in values["host"] else values["host"]
+    public_url = values.get("public_url") or f"http://{host}:{values['port']}"
+    return {"hosted": True, "public_url": public_url, "secret": values["secret"]}

@@ -12,6 +12,9 @@ Limits (environment variables until they become `--http-*` options; see `http_li
   client always gets in. Idle sessions end after 30 minutes.
 - Fixed: keep-alive 5 s, request head (line and headers) 16 KiB, request body 4 MiB (the SDK's),
   listen backlog 2048. At start the soft open-file limit is raised to the hard limit.
+- `--hosted`: no token; each request's `Authorization: Bearer cs_key_...` is checked by the header-mode
+  gate (cs_mcp/hosted/header.py) before anything else, then by the SDK's auth; sessions are then bounded
+  per caller.
 - `--http-token` must have at least 32 characters (128 bits). The token is checked before any other
   work on a request: before sessions are looked up or created and before the body is read. The scheme
   is matched in any case (`Bearer`, `bearer`), as RFC 7235 says.
@@ -25,6 +28,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -33,6 +37,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cs_mcp.config import LOOPBACK_HOSTS, Settings
 from cs_mcp.errors import ConfigError
+from cs_mcp.hosted.auth import resource_metadata_url
+from cs_mcp.hosted.header import HeaderModeGate
 from cs_mcp.http_connections import guarded_protocol
 from cs_mcp.http_limits import HttpLimits, raise_open_file_limit
 from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound
@@ -122,8 +128,11 @@ def http_app(
     extra_hosts: Sequence[str] = (),
     limits: HttpLimits | None = None,
 ) -> ASGIApp:
-    check_token(host, settings.http_token)
+    if not settings.hosted:  # hosted: every request is authenticated by its caller's own key
+        check_token(host, settings.http_token)
     limits = limits or HttpLimits()
+    if settings.public_url:  # the name users reach the server by, through a proxy or not
+        extra_hosts = [*extra_hosts, urlsplit(settings.public_url).netloc]
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
@@ -141,6 +150,8 @@ def http_app(
         max_sessions=limits.max_sessions + limits.max_connections,
     )
     app = SessionBound(app, limits.max_sessions, limits.session_idle_timeout)
+    if server.key_checker is not None:
+        app = HeaderModeGate(app, server.key_checker, resource_metadata_url(settings))
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app
@@ -186,9 +197,11 @@ def serve_http(
         backlog=limits.backlog,
     )
     sockets = listening_sockets(host, port, limits.backlog)
-    print(
-        f"cs-mcp: serving MCP at http://{host}:{port}/mcp ({'sandbox' if settings.sandbox else 'live'}, role {settings.role.label})",
-        file=sys.stderr,
-        flush=True,
+    mode = "sandbox" if settings.sandbox else "live"
+    who = (
+        f"hosted at {settings.public_url}/mcp: each caller brings their own key"
+        if settings.hosted
+        else f"role {settings.role.label}"
     )
+    print(f"cs-mcp: serving MCP at http://{host}:{port}/mcp ({mode}, {who})", file=sys.stderr, flush=True)
     uvicorn.Server(config).run(sockets=sockets)

@@ -26,6 +26,7 @@ from cs_mcp.config import Settings
 from cs_mcp.errors import CallScalerError, PermissionDenied
 from cs_mcp.guardrails import Approve, GuardrailError, Guardrails, Prepared
 from cs_mcp.handlers import ToolCall
+from cs_mcp.hosted.principals import Principals
 from cs_mcp.listing import QueryError
 from cs_mcp.secrets import contains_secret, redact
 from cs_mcp.spec import ToolSpec
@@ -35,6 +36,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("cs_mcp.runner")
 MODERN_PROTOCOL = "2026-07-28"
+# Where the role a 403 contradicts came from, by how the caller signed in.
+CLAIMED_ROLE = {
+    "server": "this server is configured as {role}",
+    "header": "your X-CallScaler-Role header claims {role}; send the key's real role",
+    "oauth": "you chose the {role} role when connecting; reconnect and choose the key's real role",
+}
 
 
 @dataclass
@@ -76,6 +83,7 @@ class Runner:
     def __init__(self, settings: Settings, catalogue: Sequence[ToolSpec]) -> None:
         self.settings = settings
         self.catalogue = tuple(catalogue)
+        self.principals = Principals(settings)
 
     def _call(
         self, spec: ToolSpec, ctx: Context[AppState, Any] | None, state: AppState, audit: Any = None
@@ -83,7 +91,8 @@ class Runner:
         return ToolCall(
             spec=spec,
             api=state.api,
-            settings=self.settings,
+            # The caller's role: what get_capabilities reports and hides (hosted: each caller's own).
+            settings=self.settings.for_role(self.principals.current().role),
             guardrails=state.guardrails,
             ctx=ctx,
             audit=audit,
@@ -101,14 +110,17 @@ class Runner:
         if isinstance(exc, ToolError | GuardrailError | QueryError):
             return redact(str(exc))
         if isinstance(exc, PermissionDenied):
+            principal = self.principals.current()
+            role = principal.role.label
+            claimed = CLAIMED_ROLE.get(principal.via, CLAIMED_ROLE["server"]).format(role=role)
             if exc.required_role:
                 return (
                     f"{spec.name} was refused by CallScaler: it needs an API key with the {exc.required_role} role; "
-                    f"this server is configured as {self.settings.role.label}. {exc.message}"
+                    f"{claimed}. {exc.message}"
                 )
             return (
                 f"{spec.name} was refused by CallScaler (403) without saying why: the API key's real role may be "
-                f"lower than the {self.settings.role.label} role this server is configured with, or the key may be "
+                f"lower than the {role} role it is used as ({claimed}), or the key may be "
                 f"limited to certain numbers. Check the key's role in CallScaler (Settings, API Keys). {exc.message}"
             )
         if isinstance(exc, CallScalerError):

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import BaseModel
 
 from cs_mcp import __version__, catalogue, definitions, schemas, sdk
@@ -26,12 +27,14 @@ from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.dimensions import DEFAULT_TOP, MAX_TOP
 from cs_mcp.guardrails import Approve, Guardrails, Prepared
+from cs_mcp.hosted.auth import hosted_auth
+from cs_mcp.hosted.keys import ApiKeyChecker, KeyChecker
 from cs_mcp.icons import server_icons
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
-from cs_mcp.spec import ToolSpec
+from cs_mcp.spec import Role, ToolSpec
 
 logger = logging.getLogger("cs_mcp.server")
 
@@ -137,19 +140,36 @@ def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
 
 
 class CallScalerServer(MCPServer[AppState]):
-    """An MCPServer that explains, rather than denies knowing, a catalogue tool the settings hide."""
+    """An MCPServer that explains, rather than denies knowing, a catalogue tool the settings hide.
 
-    def __init__(self, settings: Settings, guardrails: Guardrails, **kwargs: Any) -> None:
+    In hosted mode it holds every tool any role may use under the settings, and each caller sees and
+    calls only their own role's (`key_checker` then checks callers' keys for the HTTP layer)."""
+
+    def __init__(
+        self, settings: Settings, guardrails: Guardrails, key_checker: KeyChecker | None = None, **kwargs: Any
+    ) -> None:
         self.cs_settings = settings
         self.guardrails = guardrails
+        self.key_checker = key_checker
         super().__init__(**kwargs)
+
+    def caller_settings(self) -> Settings:
+        return self.cs_settings.for_role(self.guardrails.principals.current().role)
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        if not self.cs_settings.hosted:
+            return tools
+        settings, specs = self.caller_settings(), catalogue.by_name()
+        return [tool for tool in tools if settings.hidden_reason(specs[tool.name]) is None]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        if not sdk.has_tool(self, name):
+        # A tool not held is hidden by the settings; in hosted mode one held may be beyond the caller's role.
+        if self.cs_settings.hosted or not sdk.has_tool(self, name):
             spec = catalogue.by_name().get(name)
-            reason = self.cs_settings.hidden_reason(spec) if spec else None
+            reason = self.caller_settings().hidden_reason(spec) if spec else None
             if spec and reason:
                 self.guardrails.audit_hidden(spec, arguments, context, f"hidden: {reason}")
                 raise ToolError(f"{name} is not available here: {reason}. Nothing was sent.")
@@ -171,16 +191,23 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        api = CallScalerClient(settings.api_key, settings.base_url, transport=transport)
+        # Each request carries its caller's key (the server's own outside hosted mode), over one pool.
+        api = CallScalerClient(guardrails.principals.api_key, settings.base_url, transport=transport)
         try:
             yield AppState(api=api, guardrails=guardrails)
         finally:
             await api.aclose()
 
-    tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(settings)]
+    served = settings.for_role(max(Role)) if settings.hosted else settings
+    tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(served)]
+    hosting: dict[str, Any] = {}
+    if settings.hosted:
+        key_checker = ApiKeyChecker(settings.base_url, transport=transport)
+        hosting = {"key_checker": key_checker, **hosted_auth(settings, key_checker)}
     server = CallScalerServer(
         settings,
         guardrails,
+        **hosting,
         name="cs-mcp",
         title="CallScaler",
         version=__version__,

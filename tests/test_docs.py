@@ -121,7 +121,7 @@ def test_the_readme_exports_give_what_cs_mcp_accepts(step: str, tmp_path: Path) 
     variable = step.removeprefix("export ").split("=", 1)[0]
     done = run_as_written(f'{step} && printf %s "${variable}"', tmp_path)
     assert done.returncode == 0, done.stderr
-    assert variable == "CS_MCP_HTTP_TOKEN" and len(done.stdout) >= MIN_HTTP_TOKEN_CHARS
+    assert variable in {"CS_MCP_HTTP_TOKEN", "CS_MCP_SECRET"} and len(done.stdout) >= MIN_HTTP_TOKEN_CHARS
 
 
 # -- docs/configuration.md

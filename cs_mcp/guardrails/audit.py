@@ -1,6 +1,6 @@
 """The audit log: one JSON line per write tool call, `started` before the API acts, then the outcome.
 Each line names the principal (a keyed hash of the API key, narrowed to the MCP session where there is
-one) and the replica (host name and pid), so the logs of several replicas can be merged.
+one), in hosted mode the user (the hash of their key alone, the same across their sessions), and the replica (host name and pid), so the logs of several replicas can be merged.
 
 Fail closed: when a log is configured and the `started` line cannot be written (disk full, folder gone),
 the write is not sent. Outcome lines that fail are reported on stderr; the action already happened.
@@ -98,6 +98,7 @@ class AuditRecord:
     arguments: dict[str, Any]
     principal: str
     log: AuditLog | None = None  # None: a read, or no audit log configured
+    user: str | None = None  # hosted mode: the caller's principal id, across their sessions
     confirmation: str = NOT_REQUIRED
     outcome: str = "done"
     detail: str | None = None
@@ -136,6 +137,8 @@ class AuditRecord:
             "confirmation": self.confirmation,
             "outcome": outcome,
         }
+        if self.user is not None:
+            entry["user"] = self.user
         if self.detail and outcome == self.outcome:
             entry["reason" if outcome == "refused" else "message"] = redact(self.detail)
         self.log.write(entry)

@@ -1,7 +1,7 @@
 """Operator caps on actions that cost money or reach people, counted over rolling windows.
 
 Which tool counts against which cap is declared on its spec (`cap = {...}` in tool_specs); the caps'
-sizes are settings (`config.Caps`). Slots are counted in the state store, per API key, so every
+sizes are settings (`config.Caps`). Slots are counted in the state store, per API key (each hosted caller's own), so every
 process and replica sharing the store shares one count, and a restart does not reset it. A slot is
 reserved before the request is sent, in one atomic step of the store (check and count together), so
 parallel calls cannot overshoot; it is given back only when the API provably refused the write.
@@ -58,9 +58,12 @@ class Reservation:
 
 
 class CapLedger:
-    """The acts counted against each cap, for one API key (`scope`), in the state store."""
+    """The acts counted against each cap, per API key, in the state store. `scope` names the current
+    call's key (its principal id): the server's own, or in hosted mode the caller's."""
 
-    def __init__(self, caps: Caps, clock: Callable[[], float], store: Store, scope: str) -> None:
+    def __init__(
+        self, caps: Caps, clock: Callable[[], float], store: Store, scope: Callable[[], str]
+    ) -> None:
         self.caps = caps
         self.clock = clock
         self.store = store
@@ -70,7 +73,7 @@ class CapLedger:
         return int(getattr(self.caps, rule.cap))
 
     def _key(self, rule: CapRule) -> str:
-        return f"cap:{self.scope}:{rule.cap}"
+        return f"cap:{self.scope()}:{rule.cap}"
 
     def _over(self, rule: CapRule, used: Sequence[float], now: float) -> GuardrailError:
         """The refusal of one more act when the window holds `used` (oldest first)."""

@@ -23,8 +23,6 @@ that needs a confirmation or a cap is refused before anything is sent; reads nev
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +42,7 @@ from cs_mcp.guardrails.audit import NOT_REQUIRED, AuditLog, AuditRecord
 from cs_mcp.guardrails.caps import CapLedger
 from cs_mcp.guardrails.preview import TOKEN_ARGUMENT, Approve, Confirmable, GuardrailError, Preview
 from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS, PendingConfirmations, fingerprint, preview_fingerprint
+from cs_mcp.hosted.principals import Principals
 from cs_mcp.spec import ConfirmMode, ToolSpec
 from cs_mcp.state import Store, StoreUnavailable, open_store
 from cs_mcp.state.request_state import StoreKeyCodec
@@ -64,8 +63,6 @@ DESCRIPTIONS = {
     "confirmation_token to pass back, same arguments, once they agree.",
 }
 ROUTING_PREFIX = "Sending calls to a new outside number, or moving numbers that take calls, "
-# Principals are keyed hashes of the API key: the same on every replica, never the key itself.
-PRINCIPAL_SALT = b"cs-mcp principal v1"
 
 
 @dataclass
@@ -118,10 +115,10 @@ class Guardrails:
     ) -> None:
         self.settings = settings
         self.store = store or open_store(settings.state, wall=clock, monotonic=monotonic)
-        key = settings.api_key.reveal().encode()
-        self._key_principal = hmac.new(PRINCIPAL_SALT, key, hashlib.sha256).hexdigest()[:16]
+        self.principals = Principals(settings)
         self.pending = PendingConfirmations(self.store)
-        self.caps = CapLedger(settings.caps, clock, self.store, self._key_principal)
+        # Caps count per key (the principal), across its sessions: a new session does not reset them.
+        self.caps = CapLedger(settings.caps, clock, self.store, lambda: self.principals.current().id)
         self.actor = WriteActor(self.caps, sleep)
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
         # The 2026-07-28 era's requestState sealed under a key every replica sharing the store holds.
@@ -159,18 +156,30 @@ class Guardrails:
         return f"export:{self.principal_for(ctx)}:{fingerprint(name)[:32]}"
 
     def principal_for(self, ctx: Context[Any, Any] | None) -> str:
-        """Who is calling: the API key, narrowed to the MCP session over HTTP (stdio serves one user).
+        """Who is calling: the caller's key (the server's own, or in hosted mode their own), narrowed to
+        the MCP session over HTTP (stdio serves one user).
 
-        The session id is issued and checked by the SDK's HTTP transport, so a caller cannot borrow
-        another session's tokens by sending its id. The 2026-07-28 era has no sessions: there the
-        principal is the key (and the server's bearer token) alone."""
+        The session id is issued and checked by the SDK's HTTP transport, which also refuses a session
+        to any credentials but those that opened it, so a caller cannot borrow another session's tokens
+        by sending its id. The 2026-07-28 era has no sessions: there the principal is the key alone."""
+        key_principal = self.principals.current().id
         session = None
         try:
             headers = ctx.headers if ctx is not None else None
             session = headers.get("mcp-session-id") if headers else None
         except (ValueError, AttributeError):
             pass
-        return fingerprint(f"{self._key_principal}|{session}")[:16] if session else self._key_principal
+        return fingerprint(f"{key_principal}|{session}")[:16] if session else key_principal
+
+    def _record(
+        self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None
+    ) -> AuditRecord:
+        """An audit record of this call; in hosted mode it also names the user (their principal id)."""
+        log = self.audit_log if spec.writes else None
+        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), log)
+        if self.principals.hosted:
+            record.user = self.principals.current().id
+        return record
 
     def confirmation_for(self, spec: ToolSpec, ctx: Context[Any, Any] | None) -> str:
         if not self.requires_confirmation(spec):
@@ -371,8 +380,7 @@ class Guardrails:
         self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None
     ) -> Iterator[AuditRecord]:
         """Record one write tool call: who, what, how it was confirmed and what came of it."""
-        log = self.audit_log if spec.writes else None
-        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), log)
+        record = self._record(spec, arguments, ctx)
         try:
             yield record
         except ToolError as exc:
@@ -398,6 +406,6 @@ class Guardrails:
     ) -> None:
         """A write tool this server hides was called anyway: refused before anything, and on the record."""
         if spec.writes:
-            record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), self.audit_log)
+            record = self._record(spec, arguments, ctx)
             record.outcome, record.detail = "refused", reason
             record.finish()
