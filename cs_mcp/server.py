@@ -201,9 +201,11 @@ def build_server(
     served = settings.for_role(max(Role)) if settings.hosted else settings
     tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(served)]
     hosting: dict[str, Any] = {}
+    auth = None
     if settings.hosted:
         key_checker = ApiKeyChecker(settings.base_url, transport=transport)
-        hosting = {"key_checker": key_checker, **hosted_auth(settings, key_checker)}
+        auth = hosted_auth(settings, key_checker, guardrails.store)
+        hosting = {"key_checker": key_checker, **auth.server_arguments()}
     server = CallScalerServer(
         settings,
         guardrails,
@@ -220,4 +222,6 @@ def build_server(
     )
     register_resources(server, runner)
     register_prompts(server)
+    for route in auth.routes() if auth else ():
+        server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     return server

@@ -3,8 +3,9 @@ Chromium opens the consent page, the user pastes a key (a wrong one first), pick
 the client then lists tools and calls one as that principal. Also in the browser: Deny, a forged CSRF
 token, and no Content-Security-Policy violations. Screenshots: oauth-consent, oauth-consent-error.
 
-`hosted_app` is the server under test: a small MCPServer wired as the hosted server will be (the SDK's
-auth with our provider, our consent routes). Point it at the real hosted server once it exists."""
+The server under test is the real thing: `cs-mcp serve --transport http --hosted` in front of a
+`cs-mcp sandbox` REST API (tests/test_hosted.py's `Hosted`), so the key pasted on the consent page is
+checked against that API."""
 
 from __future__ import annotations
 
@@ -21,56 +22,24 @@ import uvicorn
 from mcp.client import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.server.mcpserver import MCPServer
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
     OAuthClientMetadata,
     OAuthToken,
 )
-from pydantic import AnyHttpUrl, AnyUrl
+from pydantic import AnyUrl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from cs_mcp.hosted.consent import consent_routes
-from cs_mcp.hosted.oauth import CONSENT_PATH, CallScalerOAuthProvider
-from cs_mcp.hosted.principal import PrincipalToken
+from cs_mcp.hosted.oauth import CONSENT_PATH
 from cs_mcp.sandbox.auth import SANDBOX_KEYS
-from cs_mcp.state import MEMORY, SQLiteStore
-from cs_mcp.web.signing import ServerSecret
 from tests.browser import chromium, screenshot
 from tests.fleet import free_port, wait_until
-from tests.test_oauth_provider import SandboxKeys, pkce, query
-
-
-def hosted_app(base: str) -> Any:
-    provider = CallScalerOAuthProvider(SQLiteStore(MEMORY), ServerSecret(), SandboxKeys(), base)
-    server = MCPServer(
-        "oauth-test",
-        auth_server_provider=provider,
-        auth=AuthSettings(
-            issuer_url=AnyHttpUrl(base),
-            resource_server_url=AnyHttpUrl(f"{base}/mcp"),
-            client_registration_options=ClientRegistrationOptions(enabled=True),
-            revocation_options=RevocationOptions(enabled=True),
-            validate_token_resource=True,
-        ),
-    )
-    for route in consent_routes(provider):
-        server.custom_route(route.path, sorted(route.methods or ()))(route.endpoint)
-
-    @server.tool()
-    def whoami() -> str:
-        """The role and sign-in of the caller."""
-        token = get_access_token()
-        assert isinstance(token, PrincipalToken)
-        return f"{token.principal.role.label} via {token.principal.via}"
-
-    return server.streamable_http_app()
+from tests.test_hosted import Hosted
+from tests.test_oauth_provider import pkce, query
 
 
 def callback_app(base: str) -> Starlette:
@@ -129,9 +98,20 @@ async def new_page(browser: Any) -> tuple[Any, list[str]]:
     return page, console
 
 
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The hosted server's base URL."""
+    server = Hosted(tmp_path_factory.mktemp("oauth"))
+    try:
+        yield server.base
+    finally:
+        server.close()
+
+
 @pytest.mark.anyio
-async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_them() -> None:
-    with serving(callback_app) as app_base, serving(hosted_app) as base:
+async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_them(hosted: str) -> None:
+    base = hosted
+    with serving(callback_app) as app_base:
         async with chromium() as browser:
             page, console = await new_page(browser)
 
@@ -169,9 +149,11 @@ async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_t
                 httpx2.AsyncClient(auth=oauth, timeout=60) as http,
                 Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
             ):
-                assert [tool.name for tool in (await client.list_tools()).tools] == ["whoami"]
-                answer = await client.call_tool("whoami", {})
-                assert answer.content[0].text == "manager via oauth"  # type: ignore[union-attr]
+                names = {tool.name for tool in (await client.list_tools()).tools}
+                assert {"send_sms", "purchase_number", "list_numbers"} <= names  # the manager role's tools
+                answer = await client.call_tool("get_capabilities", {})
+                assert answer.structured_content is not None
+                assert answer.structured_content["role"] == "manager"
             assert csp_violations(console) == []
 
             unauthenticated = httpx.post(f"{base}/mcp", json={}, timeout=10)
@@ -205,8 +187,11 @@ async def authorization_url(base: str, callback: str) -> str:
 
 
 @pytest.mark.anyio
-async def test_deny_returns_access_denied_and_a_forged_csrf_token_is_refused_in_the_browser() -> None:
-    with serving(callback_app) as app_base, serving(hosted_app) as base:
+async def test_deny_returns_access_denied_and_a_forged_csrf_token_is_refused_in_the_browser(
+    hosted: str,
+) -> None:
+    base = hosted
+    with serving(callback_app) as app_base:
         callback = f"{app_base}/callback"
         async with chromium() as browser:
             page, console = await new_page(browser)

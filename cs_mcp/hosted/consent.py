@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from cs_mcp.hosted.keys import CallerKey
 from cs_mcp.hosted.oauth import CONSENT_PATH, REQUEST_LIFETIME, CallScalerOAuthProvider, PendingAuthorization
 from cs_mcp.hosted.principal import principal_id
-from cs_mcp.secrets import Secret
 from cs_mcp.spec import Role
 from cs_mcp.web.pages import render
 from cs_mcp.web.signing import SESSION_COOKIE, SignedValues
@@ -113,7 +113,7 @@ class ConsentPage:
                 error="Paste your CallScaler API key.",
                 status=400,
             )
-        verdict = await self.provider.keys.check(Secret(api_key))
+        verdict = await self.provider.keys.check(CallerKey(api_key))
         if not verdict.valid:
             if verdict.unavailable:
                 message, status = (
@@ -125,12 +125,12 @@ class ConsentPage:
                 message, status = f"CallScaler did not accept this API key{reason}. Nothing was shared.", 400
             return self._form(request_id, pending, nonce, role=role.label, error=message, status=status)
 
-        url = await self.provider.approve(request_id, Secret(api_key), role)
+        url = await self.provider.approve(request_id, CallerKey(api_key), role)
         response = self._redirect(url)
         if url is not None:
             response.set_cookie(
                 SESSION_COOKIE,
-                self.sessions.sign(principal_id(Secret(api_key)), SESSION_LIFETIME),
+                self.sessions.sign(principal_id(CallerKey(api_key)), SESSION_LIFETIME),
                 max_age=SESSION_LIFETIME,
                 path="/",
                 secure=self.secure,

@@ -13,6 +13,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cs_mcp.hosted.keys import CallerKey
 from cs_mcp.secrets import Secret
 from cs_mcp.state import Store
 from cs_mcp.web.signing import ServerSecret
@@ -48,7 +49,7 @@ class Vault:
             opened = self._cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._context(grant_id))
         except (InvalidTag, ValueError):  # not ours, or another secret's (binascii.Error is a ValueError)
             return None
-        return Secret(opened.decode())
+        return CallerKey(opened.decode())
 
     async def delete(self, grant_id: str) -> None:
         await self._store.delete(self._entry(grant_id))
