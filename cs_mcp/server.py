@@ -32,6 +32,7 @@ from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
 from cs_mcp.spec import ToolSpec
+from cs_mcp.web import approval_pages
 
 logger = logging.getLogger("cs_mcp.server")
 
@@ -173,7 +174,8 @@ def build_server(
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         api = CallScalerClient(settings.api_key, settings.base_url, transport=transport)
         try:
-            yield AppState(api=api, guardrails=guardrails)
+            async with approval_pages.on_demand(guardrails):  # a loopback page server where no app serves it
+                yield AppState(api=api, guardrails=guardrails)
         finally:
             await api.aclose()
 
