@@ -31,6 +31,7 @@ from cs_mcp.config import ConfirmMode, Settings
 from cs_mcp.guardrails import TOKEN_TTL_SECONDS, Guardrails
 from cs_mcp.sandbox import Sandbox
 from cs_mcp.secrets import Secret
+from cs_mcp.state import open_store
 from cs_mcp.web.signing import SESSION_COOKIE, ServerSecret, SignedValues
 from tests.browser import chromium, screenshot
 from tests.conftest import call, call_error, no_sleep
@@ -295,6 +296,24 @@ async def test_tokens_the_page_never_approved_do_nothing(sandbox: Sandbox) -> No
         assert missing.status == 404
     assert waiting["status"] == "needs_confirmation" and "Waiting for approval" in waiting["message"]
     assert "other arguments" in moved and "not valid" in made_up
+    assert texts_sent(sandbox) == 0
+
+
+@pytest.mark.anyio
+async def test_a_token_issued_without_a_page_is_refused_under_confirm_url(sandbox: Sandbox) -> None:
+    # Same key and store: a token-mode server's token, brought to the server that confirms on a page.
+    store = open_store(":memory:")
+    token_mode = Guardrails(Settings.for_sandbox("manager", confirm_mode=ConfirmMode.TOKEN), store=store)
+    async with open_client(sandbox, guardrails=token_mode, confirm_mode=ConfirmMode.TOKEN) as client:
+        issued = await call(client, "send_sms", **sms(sandbox))
+    async with url_client(sandbox, guardrails=Guardrails(url_settings(), store=store)) as client:
+        refused = await call_error(
+            client, "send_sms", **sms(sandbox, confirmation_token=issued["confirmation_token"])
+        )
+        spent = await call_error(
+            client, "send_sms", **sms(sandbox, confirmation_token=issued["confirmation_token"])
+        )
+    assert "never given an approval page" in refused and "not valid" in spent
     assert texts_sent(sandbox) == 0
 
 

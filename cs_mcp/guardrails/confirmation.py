@@ -41,6 +41,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit
+from mcp_types import ElicitationCapability
 from pydantic import BaseModel, ValidationError
 
 from cs_mcp.config import Settings
@@ -102,23 +103,23 @@ def store_refusal(tool: str, exc: StoreUnavailable) -> GuardrailError:
     )
 
 
-def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
-    """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
+def _elicitation(ctx: Context[Any, Any] | None) -> ElicitationCapability | None:
     try:
         capabilities = ctx.client_capabilities if ctx is not None else None
     except (ValueError, AttributeError):  # no active request (a direct call, outside MCP)
-        return False
-    elicitation = capabilities.elicitation if capabilities is not None else None
+        return None
+    return capabilities.elicitation if capabilities is not None else None
+
+
+def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
+    """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
+    elicitation = _elicitation(ctx)
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 def _url_elicitation(ctx: Context[Any, Any] | None) -> bool:
     """URL-mode elicitation declared (SEP-1036)."""
-    try:
-        capabilities = ctx.client_capabilities if ctx is not None else None
-    except (ValueError, AttributeError):
-        return False
-    elicitation = capabilities.elicitation if capabilities is not None else None
+    elicitation = _elicitation(ctx)
     return elicitation is not None and elicitation.url is not None
 
 
@@ -384,9 +385,8 @@ class Guardrails:
         preview = await self._preview(call, params)
         if pending.preview != preview_fingerprint(preview):
             answer = await ask(call, arguments, principal, preview)
-            answer.message = (
-                "The target changed since the preview; nothing was done. Show this new preview to the user."
-            )
+            then = answer.message if on_page else "Show this new preview to the user."
+            answer.message = "The target changed since the preview; nothing was done. " + then
             return answer
         return await self._act(call, params, preview)
 
@@ -394,7 +394,8 @@ class Guardrails:
         self, call: ToolCall, token: str, arguments: str, principal: str
     ) -> Confirmable[Any] | None:
         """The answer while the page has not approved this caller's own token (waiting, or declined);
-        None once approved, or for any other token (redeeming it then gives the reason it fails)."""
+        None once approved, or for another caller's, tool's or arguments' token (redeeming it then says
+        why it fails). A token that never had a page (an elicitation ticket, say) is spent and refused."""
         pending = await self.pending.peek(token)
         if pending is None or (pending.tool, pending.arguments, pending.principal) != (
             call.spec.name,
@@ -404,7 +405,11 @@ class Guardrails:
             return None
         approval, decision = await self.approvals.for_token(token)
         if approval is None:
-            return None
+            await self.pending.discard(token)
+            raise GuardrailError(
+                "This confirmation_token was never given an approval page, and this server confirms on one; "
+                "it is spent now. Nothing was done. Call again without it for a preview and an approval link."
+            )
         if decision == DECLINED:
             await self.pending.discard(token)
             return Confirmable[Any](
