@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cs_mcp.config import LOOPBACK_HOSTS, Settings
 from cs_mcp.errors import ConfigError
+from cs_mcp.guardrails.approval import APPROVE_PATH
 from cs_mcp.hosted.auth import resource_metadata_url
 from cs_mcp.hosted.header import HeaderModeGate
 from cs_mcp.http_connections import guarded_protocol
@@ -44,6 +45,8 @@ from cs_mcp.http_limits import HttpLimits, raise_open_file_limit
 from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound
 from cs_mcp.secrets import Secret
 from cs_mcp.server import CallScalerServer
+from cs_mcp.web import approval_pages
+from cs_mcp.web.signing import ServerSecret
 
 MIN_TOKEN_LENGTH = 32  # characters: 128 bits as hex
 MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_hex(32))"'
@@ -70,7 +73,12 @@ class BearerTokenGate:
         self.principal = "token:" + hashlib.sha256(self.expected).hexdigest()[:16]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] != "/healthz":
+        # The approval page is a person's, in a browser that has no bearer token; it has its own checks.
+        if (
+            scope["type"] == "http"
+            and scope["path"] != "/healthz"
+            and not scope["path"].startswith(APPROVE_PATH)
+        ):
             given = bearer_credentials(scope) or b""
             if not hmac.compare_digest(given, self.expected):
                 response = JSONResponse(
@@ -134,6 +142,9 @@ def http_app(
     if settings.public_url:  # the name users reach the server by, through a proxy or not
         extra_hosts = [*extra_hosts, urlsplit(settings.public_url).netloc]
 
+    # Hosted: signed with the server secret, so the page knows the browser session the consent page set.
+    approval_pages.mount(server, ServerSecret(settings.secret) if settings.secret else None)
+
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "mode": "sandbox" if settings.sandbox else "live"})
@@ -185,6 +196,7 @@ def serve_http(
 
     limits = HttpLimits.from_env().within_open_files(raise_open_file_limit())
     app = http_app(server, settings, host, extra_hosts, limits)
+    approval_pages.serve_at(server, settings.public_url or approval_pages.base_url(host, port))
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -35,6 +35,7 @@ from cs_mcp.prompts import register_prompts
 from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
 from cs_mcp.spec import Role, ToolSpec
+from cs_mcp.web import approval_pages
 
 logger = logging.getLogger("cs_mcp.server")
 
@@ -194,7 +195,8 @@ def build_server(
         # Each request carries its caller's key (the server's own outside hosted mode), over one pool.
         api = CallScalerClient(guardrails.principals.api_key, settings.base_url, transport=transport)
         try:
-            yield AppState(api=api, guardrails=guardrails)
+            async with approval_pages.on_demand(guardrails):  # a loopback page server where no app serves it
+                yield AppState(api=api, guardrails=guardrails)
         finally:
             await api.aclose()
 

@@ -61,7 +61,8 @@ class ConfirmMode:
     AUTO = "auto"
     ELICIT = "elicit"
     TOKEN = "token"
-    ALL = (AUTO, ELICIT, TOKEN)
+    URL = "url"  # approval on a page of ours, which a model cannot click
+    ALL = (AUTO, ELICIT, TOKEN, URL)
 
 
 # A tool function takes the call (cs_mcp.call.ToolCall) and the validated arguments.

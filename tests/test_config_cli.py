@@ -182,7 +182,7 @@ SAMPLES = {
     "sandbox_scale": Sample("3", 3, 1, "0"),
     "max_output_tokens": Sample("2000", 2000, 4000, "lots"),
     "time_zone": Sample("America/Chicago", ZoneInfo("America/Chicago"), ZoneInfo("UTC"), "Mars/Olympus"),
-    "confirm": Sample("token", "token", "auto", "url"),
+    "confirm": Sample("token", "token", "auto", "page"),
     "no_confirm_sms": SWITCH,
     "audit_log": Sample("/tmp/audit.jsonl", Path("/tmp/audit.jsonl"), None),
     "max_purchases_per_day": Sample("0", 0, 3, "-1"),

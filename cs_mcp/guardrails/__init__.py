@@ -1,8 +1,9 @@
 """Guardrails: what stands between an assistant and a purchase, a release, a deletion or an SMS.
 
 - `preview`: the models toolsets share with the guardrails (confirmed arguments, Preview, the answer).
-- `confirmation`: who must agree and how (elicitation or token), and the flow around a guarded write.
+- `confirmation`: who must agree and how (elicitation, token or approval page), and the flow around a guarded write.
 - `tokens`: pending confirmations, single-use and bound to tool, arguments, principal and preview.
+- `approval`: approvals a person gives on a page (`--confirm url`), over the state store.
 - `caps`: operator caps over rolling windows, reserved before the request.
 - `acting`: a write sent once; a lost answer reconciled, never retried.
 - `audit`: the append-only audit log, fail-closed.

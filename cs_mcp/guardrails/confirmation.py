@@ -10,6 +10,10 @@ How a guarded tool is confirmed (`Guardrails.confirmation_for`):
 - **token**: any other client. The first call changes nothing and returns a preview plus a
   `confirmation_token`: single-use, five minutes, bound to the tool, the exact arguments and the
   principal. Token mode trusts the client to show the preview to a person.
+- **approval page** (`--confirm url`, or auto for a client with URL-mode elicitation only): as token,
+  but the token acts only once a person approved on a page of ours (`approval`), which the link goes
+  to: sent to the client as URL-mode elicitation where it can take one mid-call, else in the result.
+  Until then a retry changes nothing; after Decline it is refused.
 - **not required**: send_sms under `--no-confirm-sms`, and a routing change whose preview shows that
   no call goes anywhere new.
 
@@ -23,6 +27,7 @@ that needs a confirmation or a cap is refused before anything is sent; reads nev
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -33,11 +38,13 @@ import anyio
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit
+from mcp_types import ElicitationCapability
 from pydantic import BaseModel, ValidationError
 
 from cs_mcp.config import Settings
 from cs_mcp.exports import KEEP_SECONDS
 from cs_mcp.guardrails.acting import OutcomeUnknown, WriteActor
+from cs_mcp.guardrails.approval import DECLINED, Approvals
 from cs_mcp.guardrails.audit import NOT_REQUIRED, AuditLog, AuditRecord
 from cs_mcp.guardrails.caps import CapLedger
 from cs_mcp.guardrails.preview import TOKEN_ARGUMENT, Approve, Confirmable, GuardrailError, Preview
@@ -47,18 +54,22 @@ from cs_mcp.spec import ConfirmMode, ToolSpec
 from cs_mcp.state import Store, StoreUnavailable, open_store
 from cs_mcp.state.request_state import StoreKeyCodec
 
+logger = logging.getLogger("cs_mcp.guardrails")
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
     from cs_mcp.handlers import ToolCall
 
-ELICITATION, TOKEN = "elicitation", "token"
+ELICITATION, TOKEN, APPROVAL_PAGE = "elicitation", "token", "approval_page"
 
 # What a confirmed tool's description adds, by --confirm mode.
 DESCRIPTIONS = {
     ConfirmMode.TOKEN: "Needs the user's OK: the first call only previews and returns a confirmation_token; "
     "show the preview, and only if they agree call again with the same arguments and the token.",
     ConfirmMode.ELICIT: "The user is asked to confirm before anything happens.",
+    ConfirmMode.URL: "Needs the user's OK on an approval page: the first call only previews and returns a "
+    "confirmation_token; call again with the same arguments and the token once they approved there.",
     ConfirmMode.AUTO: "Needs the user's OK: asked directly, or the first call previews and returns a "
     "confirmation_token to pass back, same arguments, once they agree.",
 }
@@ -87,14 +98,44 @@ def store_refusal(tool: str, exc: StoreUnavailable) -> GuardrailError:
     )
 
 
-def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
-    """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
+def _elicitation(ctx: Context[Any, Any] | None) -> ElicitationCapability | None:
     try:
         capabilities = ctx.client_capabilities if ctx is not None else None
     except (ValueError, AttributeError):  # no active request (a direct call, outside MCP)
-        return False
-    elicitation = capabilities.elicitation if capabilities is not None else None
+        return None
+    return capabilities.elicitation if capabilities is not None else None
+
+
+def _client_can_elicit(ctx: Context[Any, Any] | None) -> bool:
+    """Form elicitation declared, as the SDK checks it (a bare `elicitation: {}` counts as form)."""
+    elicitation = _elicitation(ctx)
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def _url_elicitation(ctx: Context[Any, Any] | None) -> bool:
+    """URL-mode elicitation declared (SEP-1036)."""
+    elicitation = _elicitation(ctx)
+    return elicitation is not None and elicitation.url is not None
+
+
+def _can_ask_mid_call(ctx: Context[Any, Any] | None) -> bool:
+    """The 2025-11-25 era over a stream can send the client a request mid-call; 2026-07-28 cannot."""
+    try:
+        return ctx is not None and ctx.request_context.session.can_send_request
+    except (ValueError, AttributeError):
+        return False
+
+
+async def _offer_link(ctx: Context[Any, Any] | None, approval_id: str, link: str, message: str) -> str | None:
+    """Send the person the link by URL-mode elicitation; their answer (accept: they will open it), or
+    None where the client cannot take it now (no URL mode, the 2026-07-28 era, a failed send)."""
+    if ctx is None or not (_url_elicitation(ctx) and _can_ask_mid_call(ctx)):
+        return None
+    try:
+        return (await ctx.elicit_url(message, link, approval_id)).action
+    except Exception:  # the link then goes in the answer instead
+        logger.debug("URL elicitation not sent", exc_info=True)
+        return None
 
 
 class Guardrails:
@@ -119,6 +160,7 @@ class Guardrails:
         self.pending = PendingConfirmations(self.store)
         # Caps count per key (the principal), across its sessions: a new session does not reset them.
         self.caps = CapLedger(settings.caps, clock, self.store, lambda: self.principals.current().id)
+        self.approvals = Approvals(self.store, clock)
         self.actor = WriteActor(self.caps, sleep)
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
         # The 2026-07-28 era's requestState sealed under a key every replica sharing the store holds.
@@ -185,8 +227,12 @@ class Guardrails:
         if not self.requires_confirmation(spec):
             return NOT_REQUIRED
         mode = self.settings.confirm_mode
+        if mode == ConfirmMode.URL:
+            return APPROVAL_PAGE
         if mode != ConfirmMode.TOKEN and _client_can_elicit(ctx):
             return ELICITATION
+        if mode == ConfirmMode.AUTO and _url_elicitation(ctx):
+            return APPROVAL_PAGE
         if mode == ConfirmMode.ELICIT:
             raise GuardrailError(
                 f"{spec.name} needs the user's confirmation by elicitation (this server runs with --confirm elicit), "
@@ -271,8 +317,8 @@ class Guardrails:
             raise prepared.error
         if prepared.how == ELICITATION:
             answer = await self._elicited(call, params, prepared, consent)
-        elif prepared.how == TOKEN:
-            answer = await self._tokened(call, params)
+        elif prepared.how in (TOKEN, APPROVAL_PAGE):
+            answer = await self._tokened(call, params, on_page=prepared.how == APPROVAL_PAGE)
         else:
             answer = await self._act(call, params, await self._preview(call, params))
         if record is not None:
@@ -327,26 +373,109 @@ class Guardrails:
             )
         return await self._act(call, params, preview)
 
-    async def _tokened(self, call: ToolCall, params: BaseModel) -> Confirmable[Any]:
+    async def _tokened(self, call: ToolCall, params: BaseModel, *, on_page: bool = False) -> Confirmable[Any]:
+        """The token flow; `on_page`, a token acts only once a person approved it on the approval page."""
         token = getattr(params, TOKEN_ARGUMENT, None)
         arguments = arguments_of(params)
         principal = self.principal_for(call.ctx)
+        ask = self._ask_on_page if on_page else self._needs_confirmation
         if not token:
             preview = await self._preview(call, params)
             if not preview.required:
                 return await self._act(call, params, preview)
             await self.caps.check(call.spec.cap)
-            return await self._needs_confirmation(call, arguments, principal, preview)
+            return await ask(call, arguments, principal, preview)
+        if on_page and (held := await self._held_by_page(call, token, arguments, principal)) is not None:
+            return held
         # Redeemed before anything else: a bad token costs no API request, and a good one is gone at once.
         pending = await self.pending.redeem(token, call.spec.name, arguments, principal)
         preview = await self._preview(call, params)
         if pending.preview != preview_fingerprint(preview):
-            answer = await self._needs_confirmation(call, arguments, principal, preview)
-            answer.message = (
-                "The target changed since the preview; nothing was done. Show this new preview to the user."
-            )
+            answer = await ask(call, arguments, principal, preview)
+            then = answer.message if on_page else "Show this new preview to the user."
+            answer.message = "The target changed since the preview; nothing was done. " + then
             return answer
         return await self._act(call, params, preview)
+
+    async def _held_by_page(
+        self, call: ToolCall, token: str, arguments: str, principal: str
+    ) -> Confirmable[Any] | None:
+        """The answer while the page has not approved this caller's own token (waiting, or declined);
+        None once approved, or for another caller's, tool's or arguments' token (redeeming it then says
+        why it fails). A token that never had a page (an elicitation ticket, say) is spent and refused."""
+        pending = await self.pending.peek(token)
+        if pending is None or (pending.tool, pending.arguments, pending.principal) != (
+            call.spec.name,
+            arguments,
+            principal,
+        ):
+            return None
+        approval, decision = await self.approvals.for_token(token)
+        if approval is None:
+            await self.pending.discard(token)
+            raise GuardrailError(
+                "This confirmation_token was never given an approval page, and this server confirms on one; "
+                "it is spent now. Nothing was done. Call again without it for a preview and an approval link."
+            )
+        if decision == DECLINED:
+            await self.pending.discard(token)
+            return Confirmable[Any](
+                status="declined",
+                preview=approval.shown,
+                message="The user declined on the approval page: nothing was done. Don't retry unless the user "
+                "asks for it again.",
+            )
+        if decision is None:
+            return Confirmable[Any](
+                status="needs_confirmation",
+                preview=approval.shown,
+                confirmation_token=token,
+                message="Waiting for approval on the page: nothing was done. Once the user has approved it there, "
+                "call again with the same arguments and this token.",
+            )
+        return None
+
+    async def _ask_on_page(
+        self, call: ToolCall, arguments: str, principal: str, preview: Preview
+    ) -> Confirmable[Any]:
+        """A token that waits for the page, and the link to it: given to the person through the client
+        (URL-mode elicitation) where it can ask mid-call, else in the answer for the model to pass on."""
+        answer = await self._needs_confirmation(call, arguments, principal, preview)
+        assert answer.confirmation_token is not None
+        approval = await self.approvals.open(
+            answer.confirmation_token, call.spec.name, self._page_owner(), preview
+        )
+        link = await self.approvals.link(approval.id)
+        minutes = TOKEN_TTL_SECONDS // 60
+        opened = await _offer_link(
+            call.ctx,
+            approval.id,
+            link,
+            f"{preview.action.rstrip('.')}. Approve or decline on this page (valid {minutes} minutes).",
+        )
+        if opened == "accept":
+            answer.message = (
+                "Nothing was done yet: the user was given a page to approve or decline this on. Once they "
+                "approved it there, call again with the same arguments and this token."
+            )
+        elif opened is not None:
+            await self.approvals.withdraw(approval.id)
+            await self.pending.discard(answer.confirmation_token)
+            answer.status, answer.confirmation_token = "declined", None
+            answer.message = (
+                "The user would not open the approval page: nothing was done. Don't retry unless "
+                "the user asks for it again."
+            )
+        else:
+            answer.message = (
+                f"Nothing was done yet. Give the user this link to approve or decline it (valid {minutes} minutes): "
+                f"{link} . Once they approved it there, call again with the same arguments and this token."
+            )
+        return answer
+
+    def _page_owner(self) -> str:
+        """Whose browser session may open the page: the hosted caller's principal, else this server's key."""
+        return self.principals.current().id
 
     async def _act(self, call: ToolCall, params: BaseModel, preview: Preview) -> Confirmable[Any]:
         if not preview.required and call.audit is not None:

@@ -34,12 +34,17 @@ class Preview(BaseModel):
     # A routing change needs the user's word only when it sends calls somewhere new (its preview decides).
     required: bool = Field(True, exclude=True)
 
+    def facts(self) -> list[tuple[str, str]]:
+        """The details and cost as (label, value) lines, as the user reads them (text or approval page)."""
+        facts = [(k.replace("_", " "), str(v)) for k, v in self.details.items() if v is not None]
+        if self.monthly_cost_cents is not None:
+            facts.append(("cost", f"{self.monthly_cost_cents / 100:.2f} USD per month"))
+        return facts
+
     def describe(self) -> str:
         """The preview as the user reads it in an elicitation dialog or on a terminal."""
         lines = [self.action.rstrip(".") + "."]
-        lines += [f"- {k.replace('_', ' ')}: {v}" for k, v in self.details.items() if v is not None]
-        if self.monthly_cost_cents is not None:
-            lines.append(f"- cost: {self.monthly_cost_cents / 100:.2f} USD per month")
+        lines += [f"- {label}: {value}" for label, value in self.facts()]
         if self.irreversible:
             lines.append("This cannot be undone.")
         return "\n".join(lines)
