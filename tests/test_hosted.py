@@ -47,7 +47,7 @@ def clean_environment(**extra: str) -> dict[str, str]:
 class Hosted:
     """A hosted server (no key of its own) in front of a real `cs-mcp sandbox` REST API."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *options: str) -> None:
         self.api = fleet.Sandbox()
         self.audit, self.log = folder / "audit.jsonl", folder / "server.log"
         port = fleet.free_port()
@@ -68,6 +68,7 @@ class Hosted:
             str(port),
             "--base-url",
             self.api.base_url,
+            *options,
         ]
         with self.log.open("wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen([*CLI, *argv], env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -10,8 +10,8 @@ checked against that API."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,23 +132,7 @@ async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_t
                 async with page.expect_navigation(url=f"{app_base}/callback?*"):
                     await page.get_by_role("button", name="Approve").click()
 
-            async def app_reads_the_redirect() -> AuthorizationCodeResult:
-                landed = query(page.url)
-                return AuthorizationCodeResult(code=landed["code"], state=landed.get("state"))
-
-            oauth = OAuthClientProvider(
-                f"{base}/mcp",
-                OAuthClientMetadata(
-                    client_name="Test connector", redirect_uris=[AnyUrl(f"{app_base}/callback")]
-                ),
-                MemoryTokens(),
-                redirect_handler=user_consents,
-                callback_handler=app_reads_the_redirect,
-            )
-            async with (
-                httpx2.AsyncClient(auth=oauth, timeout=60) as http,
-                Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
-            ):
+            async with connector(base, app_base, page, user_consents) as client:
                 names = {tool.name for tool in (await client.list_tools()).tools}
                 assert {"send_sms", "purchase_number", "list_numbers"} <= names  # the manager role's tools
                 answer = await client.call_tool("get_capabilities", {})
@@ -159,6 +143,44 @@ async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_t
             unauthenticated = httpx.post(f"{base}/mcp", json={}, timeout=10)
             assert unauthenticated.status_code == 401
             assert "resource_metadata=" in unauthenticated.headers["www-authenticate"]
+
+
+@asynccontextmanager
+async def connector(
+    base: str, app_base: str, page: Any, user_consents: Callable[[str], Awaitable[None]]
+) -> AsyncIterator[Client]:
+    """An app signed in through OAuth as Claude's connectors are: the SDK's OAuth client registers, sends
+    the browser (`page`) to `user_consents`, then reads the code from the page the browser lands on."""
+
+    async def app_reads_the_redirect() -> AuthorizationCodeResult:
+        landed = query(page.url)
+        return AuthorizationCodeResult(code=landed["code"], state=landed.get("state"))
+
+    oauth = OAuthClientProvider(
+        f"{base}/mcp",
+        OAuthClientMetadata(client_name="Test connector", redirect_uris=[AnyUrl(f"{app_base}/callback")]),
+        MemoryTokens(),
+        redirect_handler=user_consents,
+        callback_handler=app_reads_the_redirect,
+    )
+    async with (
+        httpx2.AsyncClient(auth=oauth, timeout=60) as http,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def consents_with(page: Any, app_base: str, key: str, role: str) -> Callable[[str], Awaitable[None]]:
+    """A user who pastes `key`, picks `role` and approves."""
+
+    async def user_consents(authorization_url: str) -> None:
+        await page.goto(authorization_url)
+        await page.get_by_label("CallScaler API key").fill(key)
+        await page.get_by_label("The key's role").select_option(role)
+        async with page.expect_navigation(url=f"{app_base}/callback?*"):
+            await page.get_by_role("button", name="Approve").click()
+
+    return user_consents
 
 
 async def authorization_url(base: str, callback: str) -> str:
