@@ -15,6 +15,7 @@ from cs_mcp import __version__
 from cs_mcp.config import Settings, add_options, read_options
 from cs_mcp.errors import ConfigError
 from cs_mcp.secrets import RedactingFilter
+from cs_mcp.spec import ConfirmMode
 
 if TYPE_CHECKING:  # the CLI imports the MCP stack only for the commands that need it, to start fast
     from mcp_types import CallToolResult
@@ -203,6 +204,12 @@ def _call(args: argparse.Namespace, settings: Settings, argv: Sequence[str]) -> 
 
     from cs_mcp.inprocess import call_tool, call_with_consent, pending_token
 
+    if settings.confirm_mode == ConfirmMode.URL:
+        # The approval page lives as long as a server does; a one-shot command's would end with it.
+        raise ConfigError(
+            "cs-mcp call confirms at the terminal (or prints the command that does); --confirm url is for "
+            "`cs-mcp serve`, whose approval page outlives one call. Leave --confirm out here."
+        )
     arguments = parse_call_arguments(args.arguments, args.json_args)
     consent = TerminalConsent() if _on_terminal() else None
     if consent is None:

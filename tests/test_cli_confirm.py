@@ -188,3 +188,10 @@ def test_the_question_carries_the_cost_once() -> None:
     said = Preview(action="Buy +18135550100 (Tampa) for 1.15 USD a month.", monthly_cost_cents=115)
     assert question_for(said) == "Buy +18135550100 (Tampa) for 1.15 USD a month? [y/N] "
     assert question_for(Preview(action="Release +18135550100")) == "Release +18135550100? [y/N] "
+
+
+def test_call_refuses_confirm_url_whose_page_would_end_with_the_command() -> None:
+    refused = run_without_terminal(
+        "call", "purchase_number", "phone_number=+18135550100", *MANAGER, "--confirm", "url"
+    )
+    assert refused.returncode == 2 and "--confirm url is for `cs-mcp serve`" in refused.stderr

@@ -150,6 +150,26 @@ async def test_a_confirmation_token_belongs_to_the_user_it_was_issued_to(hosted:
         assert group["id"] in still_there
 
 
+async def test_a_client_without_forms_confirms_on_the_hosted_servers_page_not_by_token_alone(
+    hosted: Hosted,
+) -> None:
+    """`--confirm auto` on a hosted server: the server is reachable by its users' browsers, so a client
+    that cannot show a form gets the approval page, and its token alone (the model's own retry) acts on
+    nothing."""
+    async with user(hosted.base, MANAGER, "manager") as alice:
+        group = (await call(alice, "list_number_groups"))["items"][0]
+        preview = await call(alice, "delete_number_group", group_id=group["id"])
+        assert f"{hosted.base}/approve/" in preview["message"]
+        retried = await call(
+            alice,
+            "delete_number_group",
+            group_id=group["id"],
+            confirmation_token=preview["confirmation_token"],
+        )
+        assert "Waiting for approval on the page" in retried["message"]
+        assert group["id"] in {g["id"] for g in (await call(alice, "list_number_groups"))["items"]}
+
+
 async def test_caps_count_per_user(hosted: Hosted) -> None:
     sender = next(n["phone_number"] for n in hosted.api.numbers() if n.get("sms_enabled"))
     sms = {"from_number": sender, "body": "On our way"}

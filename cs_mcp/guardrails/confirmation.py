@@ -10,7 +10,8 @@ How a guarded tool is confirmed (`Guardrails.confirmation_for`):
 - **token**: any other client. The first call changes nothing and returns a preview plus a
   `confirmation_token`: single-use, five minutes, bound to the tool, the exact arguments and the
   principal. Token mode trusts the client to show the preview to a person.
-- **approval page** (`--confirm url`, or auto for a client with URL-mode elicitation only): as token,
+- **approval page** (`--confirm url`, or auto for a client with URL-mode elicitation only, and on a
+  hosted server for every client without form elicitation): as token,
   but the token acts only once a person approved on a page of ours (`approval`), which the link goes
   to: sent to the client as URL-mode elicitation where it can take one mid-call, else in the result.
   Until then a retry changes nothing; after Decline it is refused.
@@ -231,7 +232,9 @@ class Guardrails:
             return APPROVAL_PAGE
         if mode != ConfirmMode.TOKEN and _client_can_elicit(ctx):
             return ELICITATION
-        if mode == ConfirmMode.AUTO and _url_elicitation(ctx):
+        # A hosted server is reachable by its users' browsers by definition: the page, not a token
+        # the model could pass back on its own, is how a client without forms confirms there.
+        if mode == ConfirmMode.AUTO and (_url_elicitation(ctx) or self.settings.hosted):
             return APPROVAL_PAGE
         if mode == ConfirmMode.ELICIT:
             raise GuardrailError(
