@@ -40,6 +40,7 @@ from cs_mcp.errors import ConfigError
 from cs_mcp.guardrails.approval import APPROVE_PATH
 from cs_mcp.hosted.auth import resource_metadata_url
 from cs_mcp.hosted.header import HeaderModeGate
+from cs_mcp.hosted.registration import RegistrationLimit
 from cs_mcp.http_connections import guarded_protocol
 from cs_mcp.http_limits import HttpLimits, raise_open_file_limit
 from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound
@@ -163,6 +164,7 @@ def http_app(
     app = SessionBound(app, limits.max_sessions, limits.session_idle_timeout)
     if server.key_checker is not None:
         app = HeaderModeGate(app, server.key_checker, resource_metadata_url(settings))
+        app = RegistrationLimit(app, server.guardrails.store)
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app
