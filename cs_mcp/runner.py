@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp_types import CallToolResult, TextContent
+from mcp_types import AudioContent, CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, ValidationError
 
 from cs_mcp.budget import Measured, measure
@@ -180,11 +180,24 @@ async def log_to_client(ctx: Context[Any, Any] | None, level: str, message: str)
 
 
 def without_secrets(result: CallToolResult) -> CallToolResult:
-    """The result with any API key masked, should the API ever echo one inside its data."""
-    wire = result.model_dump_json(by_alias=True)
+    """The result with any API key masked, should the API ever echo one inside its data.
+
+    Base64 audio and images are left as they are: they are not text anyone reads, and masking a run
+    that happens to look like a piece of a secret (a silent MP3 is long runs of `A`) corrupts them."""
+    media = {
+        at: block for at, block in enumerate(result.content) if isinstance(block, AudioContent | ImageContent)
+    }
+    text = result.model_copy(
+        update={"content": [b for at, b in enumerate(result.content) if at not in media]}
+    )
+    wire = text.model_dump_json(by_alias=True)
     if not contains_secret(wire):
         return result
-    return CallToolResult.model_validate_json(redact(wire))
+    cleaned = CallToolResult.model_validate_json(redact(wire))
+    content = list(cleaned.content)
+    for at in sorted(media):
+        content.insert(at, media[at])
+    return cleaned.model_copy(update={"content": content})
 
 
 def to_result(result: BaseModel | Measured[Any], budget: int, tool: str) -> CallToolResult:

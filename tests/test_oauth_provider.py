@@ -301,19 +301,20 @@ async def test_keys_and_tokens_are_not_stored_in_clear(tmp_path: Path) -> None:
 async def test_a_rotated_server_secret_signs_everyone_out_without_a_crash() -> None:
     clock = Clock()
     store = SQLiteStore(MEMORY, wall=clock, monotonic=clock)
-    before = rig(store, ServerSecret(Secret("a" * 64)), clock).provider
+    before = rig(store, ServerSecret(Secret(secrets.token_hex(32))), clock).provider
     client = await register(before)
     access, refresh = await sign_in(before, client, VIEWER_KEY, Role.VIEWER)
     loaded = await before.load_refresh_token(client, refresh)
     assert loaded is not None
 
-    after = rig(store, ServerSecret(Secret("b" * 64)), clock).provider
+    rotated = ServerSecret(Secret(secrets.token_hex(32)))
+    after = rig(store, rotated, clock).provider
     assert await after.get_client(str(client.client_id)) is not None  # registrations hold no secret of ours
     assert await after.load_access_token(access) is None
     assert await after.load_refresh_token(client, refresh) is None
     with pytest.raises(TokenError):  # even a refresh token loaded before: its key cannot be opened
         await after.exchange_refresh_token(client, loaded, [])
-    assert await Vault(store, ServerSecret(Secret("b" * 64))).get(loaded.grant_id) is None
+    assert await Vault(store, rotated).get(loaded.grant_id) is None
 
 
 @pytest.mark.anyio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -11,10 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from mcp.client import Client
+from mcp_types import AudioContent
 
+from cs_mcp import secrets as secrets_module
 from cs_mcp.config import Role, Settings
+from cs_mcp.sandbox import Sandbox
 from cs_mcp.secrets import RedactingFilter, Secret, redact
 from cs_mcp.server import build_server
+from tests.conftest import Connect
 
 KEY = "cs_key_live_7f3a9c1d2e4b5a6978"
 pytestmark = pytest.mark.anyio
@@ -168,3 +173,20 @@ async def test_the_audit_log_is_redacted(tmp_path: Path) -> None:
     async with Client(server) as client:
         await client.call_tool("send_sms", arguments)
     assert audit.read_text() and not leaks(audit.read_text())
+
+
+@pytest.mark.anyio
+async def test_masking_never_corrupts_audio_even_when_a_secret_looks_like_it(
+    sandbox: Sandbox, connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A low-entropy secret (here 64 `A`s) matches the long runs of a silent MP3's base64: the audio must
+    still arrive whole."""
+    monkeypatch.setattr(
+        secrets_module, "_pieces", set(secrets_module._pieces)
+    )  # registered for this test only
+    Secret("A" * 64)
+    voicemail = min(sandbox.state["voicemails"], key=lambda v: v["duration_seconds"])
+    async with connect(max_output_tokens=20_000) as client:
+        result = await client.call_tool("get_voicemail_recording", {"voicemail_id": voicemail["id"]})
+    audio = next(block for block in result.content if isinstance(block, AudioContent))
+    assert len(base64.b64decode(audio.data, validate=True)) == result.structured_content["bytes"]
