@@ -171,17 +171,18 @@ async def test_a_default_list_calls_page_that_fits_is_fetched_once_at_scale_100(
         assert fewest <= len(result.structured_content["items"]) <= most and result_tokens(result) <= limit
 
 
-def test_a_page_halved_to_fit_summarises_and_filters_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_a_page_halved_to_fit_summarises_and_filters_once(monkeypatch: pytest.MonkeyPatch) -> None:
     numbers = [
         {"id": f"n{i}", "name": f"Line {i}", "phone_number": f"+1555010{i:04d}", "status": "active"}
         for i in range(100)
     ]
     worked: list[str] = []
-    real_summarise, real_filters_of = listing.summarise, filters._filters_of
-    monkeypatch.setattr(listing, "summarise", lambda *a: worked.append("summary") or real_summarise(*a))
+    real_summary, real_filters_of = listing.Tally.summary, filters._filters_of
+    monkeypatch.setattr(listing.Tally, "summary", lambda self: worked.append("summary") or real_summary(self))
     monkeypatch.setattr(filters, "_filters_of", lambda q: worked.append("filters") or real_filters_of(q))
 
-    measured = listing.build_page(
+    measured = await listing.build_page(
         numbers, ListNumbers(limit=100, status="active"), NumberItem, count_by=("status",), budget_tokens=600
     )
     assert measured.model.total == 100 and len(measured.model.items) < 100, "the page had to be halved"
