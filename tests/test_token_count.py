@@ -23,7 +23,15 @@ from cs_mcp.budget import Measured, measure
 from cs_mcp.config import Settings
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
-from cs_mcp.token_count import LONGEST_ENCODED_PIECE, LONGEST_TOKEN_BYTES, count_tokens, pieces, within
+from cs_mcp.token_count import (
+    LATIN_END,
+    LONGEST_ENCODED_PIECE,
+    LONGEST_TOKEN_BYTES,
+    _cut_as_it_stands,
+    count_tokens,
+    pieces,
+    within,
+)
 from cs_mcp.toolsets.numbers import ListNumbers, NumberItem
 from tests.test_budget import first_arguments, result_tokens
 
@@ -108,6 +116,22 @@ def test_pieces_cover_the_text_and_counts_match_on_mixed_scripts() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
         assert "".join(pieces(text)) == text
         assert count_tokens(text) == reference(text), repr(text)
+
+
+def test_latin_text_is_cut_as_it_stands_as_the_reference_cuts_it() -> None:
+    """Latin-1 and Latin Extended-A/B letters, numbers and spaces sit in the pattern's own classes (no
+    translated copy): every one of them, among ASCII, contraction letters and symbols, counts exactly."""
+    latin = [chr(code) for code in range(0x80, LATIN_END)]
+    alphabet = [*"aAzZ09 \t\n\r\x0b\x0c'/_-\":,.{}[]sStTlLvVeEdDmMrR⟦⟧…", *latin]
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert _cut_as_it_stands(text)
+        assert "".join(pieces(text)) == text
+        assert count_tokens(text) == reference(text), repr(text)
+    names = "Ana María Núñez, Jürgen Weiß, Søren Ærø, Łukasz Żółć, Ðorđe, ſt, x²³ ½ and it\u00a0'ſ"
+    assert _cut_as_it_stands(names) and count_tokens(names) == reference(names)
+    assert not _cut_as_it_stands("Σ and 中 are cut on a translated copy")
 
 
 def test_a_piece_too_long_to_encode_counts_one_token_a_byte() -> None:
