@@ -4,10 +4,11 @@ counts and sums, and the same JSON from a big body decoded in slices."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -55,6 +56,25 @@ def mixed_items(count: int, seed: int) -> list[dict[str, Any]]:
         }
         for n in range(count)
     ]
+
+
+@contextlib.asynccontextmanager
+async def turns_counted() -> AsyncIterator[list[int]]:
+    """Counts the turns a busy-looping task gets while the body runs: `[turns]`, read after the body."""
+    turns = [0]
+
+    async def count_turns() -> None:
+        while True:
+            turns[0] += 1
+            await anyio.sleep(0)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(count_turns)
+        await anyio.sleep(0)
+        before = turns[0]
+        yield turns
+        group.cancel_scope.cancel()
+    turns[0] -= before
 
 
 @pytest.mark.parametrize("sort", ["score", "-score", "name", "-name", "calls", "-id", None])
@@ -137,25 +157,13 @@ async def test_a_big_list_gives_other_tasks_turns_and_is_emptied_once_paged() ->
         {"id": f"n{n}", "name": f"Line {n}", "phone_number": f"+1555{n:07d}", "status": "active"}
         for n in range(MANY)
     ]
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await anyio.sleep(0)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(count_turns)
-        await anyio.sleep(0)
-        before = turns
+    async with turns_counted() as turns:
         page = await listing.build_page(
             numbers, ListNumbers(), NumberItem, count_by=("status",), sortable=("name",),
             default_sort="name", budget_tokens=4000,
         )  # fmt: skip
-        group.cancel_scope.cancel()
     slices = -(-MANY // SLICE_ITEMS)
-    assert turns - before >= 2 * (slices - 1), "a turn between slices, matching and then releasing"
+    assert turns[0] >= 2 * (slices - 1), "a turn between slices, matching and then releasing"
     assert page.model.total == MANY and page.model.summary == {"by_status": {"active": MANY}}
     assert [item.name for item in page.model.items][:2] == ["Line 0", "Line 1"]
     assert numbers == [], "build_page takes the list over and empties it"
@@ -164,21 +172,9 @@ async def test_a_big_list_gives_other_tasks_turns_and_is_emptied_once_paged() ->
 async def test_a_small_list_is_paged_without_a_turn() -> None:
     """Lists of everyday size cost no scheduling: one slice, no yield."""
     numbers = [{"id": f"n{n}", "name": f"Line {n}", "status": "active"} for n in range(SLICE_ITEMS)]
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await anyio.sleep(0)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(count_turns)
-        await anyio.sleep(0)
-        before = turns
+    async with turns_counted() as turns:
         await listing.build_page(numbers, ListNumbers(), NumberItem, budget_tokens=4000)
-        group.cancel_scope.cancel()
-    assert turns == before
+    assert turns == [0]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32-be", "utf-8-sig"])
