@@ -10,13 +10,16 @@ figure is the median over blocks of CPU per call.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult
 
 from benchmarks.harness import (
     ROOT,
@@ -30,9 +33,11 @@ from benchmarks.harness import (
     median,
     sandbox_http,
 )
+from cs_mcp.token_count import count_tokens
 
 KIND_FLOOR = [sys.executable, str(ROOT / "benchmarks" / "kind_floor_server.py")]
 TARGET = 1.15
+COUNTING_REPEATS = 50
 BLOCK = 4  # calls per block: a block's CPU is tens of ms, well above the scheduler's accounting noise
 
 
@@ -65,24 +70,49 @@ def kinds(sandbox_state: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, 
     }
 
 
-async def use(client: Client, calls: list[tuple[str, dict[str, Any]]]) -> None:
+async def use(client: Client, calls: list[tuple[str, dict[str, Any]]]) -> list[CallToolResult]:
+    """The results of one use of a kind (a confirmed write: the preview, then the outcome)."""
+    results = []
     for name, arguments in calls:
         result = await client.call_tool(name, arguments)
         assert not result.is_error, f"{name}: {result.content[0].text}"  # type: ignore[union-attr]
+        results.append(result)
         token = (result.structured_content or {}).get("confirmation_token")
         if token:
             done = await client.call_tool(name, {**arguments, "confirmation_token": token})
             assert (done.structured_content or {}).get("status") == "done", done.content
+            results.append(done)
+    return results
+
+
+def counting_ms(results: list[CallToolResult]) -> float:
+    """CPU ms of the exact o200k counts cs_mcp takes of these results (both copies of each, as
+    cs_mcp.budget.measure does), with the piece cache warm as a running server has it."""
+    texts = [
+        text
+        for result in results
+        for text in (
+            json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False),
+            "".join(getattr(part, "text", "") for part in result.content),
+        )
+    ]
+    for text in texts:
+        count_tokens(text)
+    started = time.process_time()
+    for _ in range(COUNTING_REPEATS):
+        for text in texts:
+            count_tokens(text)
+    return (time.process_time() - started) * 1000 / COUNTING_REPEATS
 
 
 @contextlib.asynccontextmanager
 async def stdio_client(argv: list[str]) -> AsyncIterator[tuple[Client, int]]:
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=manager_env(), cwd=str(ROOT))
     async with Client(params) as client:
-        yield client, _child_pid(argv)
+        yield client, child_pid(argv)
 
 
-def _child_pid(argv: list[str]) -> int:
+def child_pid(argv: list[str]) -> int:
     """The newest process of ours running `argv` (the SDK's stdio client does not expose its pid)."""
     own = str(Path("/proc/self").resolve().name)
     found = []
@@ -135,6 +165,7 @@ async def _compare(
     blocks: int,
 ) -> list[Row]:
     per_call: dict[tuple[str, str], list[float]] = {}
+    last: dict[str, list[CallToolResult]] = {}
     for calls in kinds_.values():  # warm-up: connections, first-use imports, caches
         for client, _ in (ours, floor):
             await use(client, calls)
@@ -143,15 +174,19 @@ async def _compare(
             for side, (client, pid) in (("ours", ours), ("floor", floor)):
                 before = cpu_ns(pid)
                 for _ in range(BLOCK):
-                    await use(client, calls)
+                    results = await use(client, calls)
                 per_call.setdefault((kind, side), []).append((cpu_ns(pid) - before) / BLOCK / 1e6)
+                if side == "ours":
+                    last[kind] = results
     rows = []
     for kind in kinds_:
         mine, base = median(per_call[(kind, "ours")]), median(per_call[(kind, "floor")])
+        counting = counting_ms(last[kind])
         rows.append(
             Row(
                 "CPU per call",
-                f"{transport}: {kind} ({blocks} blocks of {BLOCK}, interleaved)",
+                f"{transport}: {kind} ({blocks} blocks of {BLOCK}, interleaved); of it, exact o200k counting "
+                f"{counting:.2f} ms: {(mine - counting) / base:.2f}x without",
                 f"{mine:.2f} ms",
                 f"{base:.2f} ms (floor, same API requests)",
                 f"{mine / base:.2f}x",

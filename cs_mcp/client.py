@@ -307,7 +307,7 @@ async def _decoded(response: httpx.Response) -> Any:
     try:
         if len(content) < SLICED_DECODING_BYTES:
             return json.loads(content)
-        return await sliced_json.loads(content.decode(json.detect_encoding(content), "surrogatepass"))
+        return await sliced_json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise MalformedResponse(
             f"CallScaler answered {response.status_code} with a body that is not JSON",

@@ -99,7 +99,7 @@ async def list_items(
     await call.progress(1, 2, f"summarising {len(items)} {listing.items}")
     item_model = page_item_model(call.spec.output_model)
     assert item_model is not None  # the catalogue checks list tools' outputs at load
-    return build_page(
+    return await build_page(
         items,
         params,
         item_model,

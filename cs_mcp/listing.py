@@ -14,9 +14,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
+import anyio
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema, create_model
 
 from cs_mcp import dimensions
@@ -179,10 +181,10 @@ def _sort_key(field: str, zone: ZoneInfo) -> Callable[[Mapping[str, Any]], tuple
     """Missing values last; numbers before text (a field can hold both); text in any case."""
 
     def key(item: Mapping[str, Any]) -> tuple[int, Any]:
-        value = dimensions.value_of(item, field, zone)
+        value = item[field] if field in item else dimensions.value_of(item, field, zone)
         if value is None:
             return (2, 0)
-        if isinstance(value, int | float):
+        if isinstance(value, (int, float)):  # a tuple, not a union: this runs once per item
             return (0, value)
         return (1, str(value).casefold())
 
@@ -196,48 +198,155 @@ def carried(items: Iterable[Mapping[str, Any]]) -> set[str]:
 
 def check_sort(field: str, items: Sequence[Mapping[str, Any]], declared: Sequence[str]) -> None:
     """Refuse a sort on a field no item shows (nor could show: a derived dimension they can feed)."""
-    fields = carried(items)
-    if field in declared or dimensions.derivable(field, fields):
+    if field in declared or any(dimensions.derivable(field, item) for item in items):
         return
-    names = ", ".join(sorted(fields | set(declared))) or "(no items match)"
+    names = ", ".join(sorted(carried(items) | set(declared))) or "(no items match)"
     raise QueryError(
         f"cannot sort by {field!r}: no item has it; sort by one of {names}; -field sorts descending"
     )
 
 
-def sort_items(items: list[RawT], sort: str | None, declared: Sequence[str], zone: ZoneInfo) -> list[RawT]:
-    """`items` sorted by `sort` (a field, -field for descending), in place; unchanged without one."""
-    if sort:
-        field = sort.lstrip("-")
-        check_sort(field, items, declared)
-        items.sort(key=_sort_key(field, zone), reverse=sort.startswith("-"))
-    return items
+class Tally:
+    """Counts by fields (top values, the rest folded) and sum/zero/max of numeric fields, taken a slice
+    of items at a time. Values are counted as they are (in C) and named once per distinct value at the
+    end; a field whose values would meet as dict keys though they read apart (1, 1.0 and True), or
+    cannot be keys (lists, objects), is counted by name from then on."""
+
+    def __init__(self, count_by: Iterable[str], sums: Iterable[str]) -> None:
+        self.counts: dict[str, Counter[Any]] = {field: Counter() for field in count_by}
+        self.kinds: dict[str, set[type]] = {field: set() for field in self.counts}
+        self.by_name: set[str] = set()
+        self.sums: dict[str, list[Any]] = {field: [0, 0, None] for field in sums}  # sum, zeros, max
+
+    def add(self, items: Sequence[Mapping[str, Any]]) -> None:
+        for field, counts in self.counts.items():
+            values = [item.get(field) for item in items]
+            kinds = self.kinds[field]
+            kinds.update(map(type, values))
+            if field not in self.by_name and (
+                len(kinds & _NUMBER_KINDS) > 1 or any(kind.__hash__ is None for kind in kinds)
+            ):
+                self.by_name.add(field)
+                counts = self.counts[field] = _by_name(counts)
+            counts.update(map(_count_name, values) if field in self.by_name else values)
+        for field, (total, zeros, largest) in self.sums.items():
+            numbers = [item.get(field) or 0 for item in items]
+            if numbers:
+                top = max(numbers)
+                largest = top if largest is None else max(largest, top)
+            # sum(.., start) adds on in order: the same total as one sum over every item.
+            self.sums[field] = [sum(numbers, total), zeros + numbers.count(0), largest]
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        for field, raw in self.counts.items():
+            counts = _named(raw)
+            top = dict(counts[:TOP_VALUES])
+            if len(counts) > TOP_VALUES:
+                top["(other)"] = sum(raw.values()) - sum(top.values())
+                top["(distinct)"] = len(counts)
+            summary[f"by_{field}"] = top
+        for field, (total, zeros, largest) in self.sums.items():
+            summary[field] = {"sum": total, "zero": zeros, "max": 0 if largest is None else largest}
+        return summary
+
+
+_NUMBER_KINDS = frozenset({bool, int, float})
+
+
+def _count_name(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
+def _by_name(counts: Counter[Any]) -> Counter[str]:
+    """The counts keyed by each value's name, in the order first seen."""
+    named: Counter[str] = Counter()
+    for value, count in counts.items():
+        named[_count_name(value)] += count
+    return named
+
+
+def _named(raw: Counter[Any]) -> list[tuple[str, int]]:
+    """Counts by name, most first, ties in the order first seen (a field may hold thousands of values)."""
+    ranked = raw.most_common()  # a stable sort: ties stay first seen first
+    names = [_count_name(value) for value, _ in ranked]
+    if len(set(names)) == len(names):  # the usual case: no two values read the same
+        return list(zip(names, (count for _, count in ranked), strict=True))
+    return _by_name(raw).most_common()  # "(none)" is None's name, and a text's
 
 
 def summarise(
     items: Sequence[Mapping[str, Any]], count_by: Iterable[str], sums: Iterable[str]
 ) -> dict[str, Any]:
     """Counts by each field (top values, the rest folded) and sum/zero/max of each numeric field."""
-    summary: dict[str, Any] = {}
-    for field in count_by:
-        counts = Counter(str(item.get(field)) if item.get(field) is not None else "(none)" for item in items)
-        top = dict(counts.most_common(TOP_VALUES))
-        if len(counts) > TOP_VALUES:
-            top["(other)"] = sum(counts.values()) - sum(top.values())
-            top["(distinct)"] = len(counts)
-        summary[f"by_{field}"] = top
-    for field in sums:
-        values = [item.get(field) or 0 for item in items]
-        summary[field] = {
-            "sum": sum(values),
-            "zero": sum(1 for v in values if not v),
-            "max": max(values, default=0),
-        }
-    return summary
+    tally = Tally(count_by, sums)
+    tally.add(items)
+    return tally.summary()
 
 
-def build_page(
+# Items matched, counted and keyed between turns of the event loop: about a millisecond of work, so a
+# list of tens of thousands never holds up the server's other requests for long.
+SLICE_ITEMS = 500
+
+
+@dataclass
+class Selection:
+    """The items a query matches (in the API's order), their summary, and the first `wanted` of them in
+    the query's sort order: all a page of any size up to `wanted` needs."""
+
+    matched: list[Mapping[str, Any]]
+    summary: dict[str, Any]
+    first: list[Mapping[str, Any]]
+
+
+async def select(
     items: Sequence[Mapping[str, Any]],
+    query: BaseModel,
+    *,
+    count_by: Iterable[str],
+    sums: Sequence[str],
+    sort: str | None,
+    sortable: Sequence[str],
+    zone: ZoneInfo,
+    wanted: int,
+) -> Selection:
+    """Match, count and sort `items` a slice at a time, the event loop getting a turn between slices.
+
+    Only the first `wanted` in sort order are ordered (each slice's first, then the first of those), in
+    the order a stable sort of every match gives them."""
+    field = sort.lstrip("-") if sort else None
+    if field is not None:
+        check_sort(field, items, sortable)
+    key = _sort_key(field, zone) if field is not None else None
+    descending = bool(sort and sort.startswith("-"))
+
+    def first_of(indexes: Iterable[int]) -> list[int]:  # stable: ties stay in the items' order
+        return sorted(indexes, key=keys.__getitem__, reverse=descending)[:wanted]
+
+    tally = Tally(count_by, sums)
+    matched: list[Mapping[str, Any]] = []
+    keys: list[tuple[int, Any]] = []
+    leaders: list[int] = []  # indexes into matched: each slice's first `wanted`, which hold the overall first
+    for start in range(0, len(items), SLICE_ITEMS):
+        if start:
+            await anyio.sleep(0)
+        part = matching(items[start : start + SLICE_ITEMS], query)
+        tally.add(part)
+        if key is not None:
+            keys.extend(map(key, part))
+            indexes = range(len(matched), len(matched) + len(part))
+            leaders.extend(first_of(indexes))
+        matched.extend(part)
+    if key is None:
+        first = matched[:wanted]
+    else:
+        leaders.sort()  # back in the items' order, so ties stay in it
+        first = [matched[i] for i in first_of(leaders)]
+    return Selection(matched, tally.summary(), first)
+
+
+async def build_page(
+    items: list[RawT],
     query: ListQuery,
     item_model: type[ItemT],
     *,
@@ -249,28 +358,52 @@ def build_page(
     budget_tokens: int,
     zone: ZoneInfo = UTC,
 ) -> Measured[Page[ItemT]]:
-    """Filter, summarise, group, sort and page `items`, shrinking the page until it fits the budget."""
-    selected = sort_items(matching(items, query), query.sort or default_sort, sortable, zone)
+    """Filter, summarise, group, sort and page `items`, shrinking the page until it fits the budget.
+
+    `items` is taken over: emptied once the page is built (see `release`)."""
     offset = decode_cursor(query.cursor, query)
-    summary = summarise(selected, count_by, sums)  # once, whatever page size fits
+    selection = await select(
+        items,
+        query,
+        count_by=count_by,
+        sums=sums,
+        sort=query.sort or default_sort,
+        sortable=sortable,
+        zone=zone,
+        wanted=offset + page_size(query),
+    )
+    total = len(selection.matched)
+    summary = selection.summary  # once, whatever page size fits
     if more_summary is not None:
-        summary.update(more_summary(selected))
-    grouping = groups_of(selected, query, item_model, sums=sums, zone=zone)
+        summary.update(more_summary(selection.matched))
+    grouping = groups_of(selection.matched, query, item_model, sums=sums, zone=zone)
 
     def page_of(size: int) -> Page[ItemT]:
-        window = selected[offset : offset + size]
+        window = selection.first[offset : offset + size]
         shown = [project(raw, item_model, query.fields, zone) for raw in window]
         end = offset + len(window)
         return Page[item_model](  # type: ignore[valid-type]
-            total=len(selected),
+            total=total,
             items=[item_model.model_validate(item) for item in shown],
-            next_cursor=encode_cursor(end, query) if end < len(selected) else None,
+            next_cursor=encode_cursor(end, query) if end < total else None,
             summary=summary,
             note=page_note(window, query, size),
             **grouped_fields(grouping, query, zone),
         )
 
-    return fit(budget_tokens, page_size(query), page_of)
+    page = fit(budget_tokens, page_size(query), page_of)
+    selection.matched.clear()
+    await release(items)
+    return page
+
+
+async def release(items: list[Any]) -> None:
+    """Empty `items` a slice at a time, the loop getting a turn between slices: tens of thousands of API
+    objects freed at once, as the last list holding them goes, hold it for 5-15 ms."""
+    while len(items) > SLICE_ITEMS:
+        del items[-SLICE_ITEMS:]
+        await anyio.sleep(0)
+    items.clear()
 
 
 def groups_of(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, ClassVar, Self, get_args
 from uuid import UUID
 
@@ -206,6 +206,7 @@ def _declared_untrusted(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+@lru_cache(maxsize=4096)  # asked for every field of every rendered item; bounded: extras' names are the API's
 def is_untrusted(model: type[BaseModel], field: str) -> bool:
     """Whether `field` of `model` carries text from outside the business.
 
@@ -229,7 +230,11 @@ class ToolInput(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, arbitrary_types_allowed=True
+        extra="forbid",
+        str_strip_whitespace=True,
+        coerce_numbers_to_str=True,
+        arbitrary_types_allowed=True,
+        defer_build=True,
     )
 
     @model_validator(mode="before")
@@ -250,7 +255,7 @@ class ApiObject(BaseModel):
     business's own or the system's data (ids, timestamps, the business's names).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     trusted_extras: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ result is what `json.loads` returns for the same text, and malformed text raises
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import time
@@ -24,15 +25,32 @@ _WHITESPACE_CHARS = frozenset(" \t\n\r")
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 # Containers walked here: the envelope, `data`, and the list of items inside it. Deeper ones are items.
 SPREAD_DEPTH = 3
+DECODE_SLICE_BYTES = 512 * 1024  # bytes decoded to text between turns (~1 ms)
 
 
-async def loads(text: str, *, slice_seconds: float = 0.005) -> Any:
+async def loads(document: str | bytes, *, slice_seconds: float = 0.002) -> Any:
+    """`json.loads(document)`, the event loop getting a turn every `slice_seconds`."""
+    text = document if isinstance(document, str) else await _text(document)
     reader = _Reader(text, slice_seconds)
     value = await reader.value(SPREAD_DEPTH)
     reader.skip_whitespace()
     if reader.pos != len(text):
         raise json.JSONDecodeError("Extra data", text, reader.pos)
     return value
+
+
+async def _text(content: bytes) -> str:
+    """The body as text, in the encoding JSON's first bytes tell (`json.loads` reads bytes so), decoded
+    a slice at a time: ~10 MB with non-ASCII names is 10-25 ms of decoding in one go."""
+    decoder = codecs.getincrementaldecoder(json.detect_encoding(content))("surrogatepass")
+    whole = memoryview(content)
+    parts = []
+    for start in range(0, len(content), DECODE_SLICE_BYTES):
+        if start:
+            await anyio.sleep(0)
+        parts.append(decoder.decode(whole[start : start + DECODE_SLICE_BYTES]))
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
 
 
 class _Reader:

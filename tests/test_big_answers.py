@@ -17,6 +17,7 @@ from cs_mcp.client import SLICED_DECODING_BYTES, CallScalerClient
 from cs_mcp.errors import MalformedResponse, ServerError
 from cs_mcp.secrets import Secret
 from tests.fake_time import FakeTime
+from tests.test_listing_slices import turns_counted
 
 pytestmark = pytest.mark.anyio
 
@@ -50,21 +51,9 @@ async def test_sliced_decoding_refuses_what_json_loads_refuses(text: str) -> Non
 
 async def test_other_tasks_run_while_a_big_list_is_decoded() -> None:
     text = json.dumps({"data": {"items": [{"id": n} for n in range(200)], "total": 200}})
-    turns = 0
-
-    async def count_turns() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await anyio.sleep(0)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(count_turns)
-        await anyio.sleep(0)
-        before = turns
+    async with turns_counted() as turns:
         decoded = await sliced_json.loads(text, slice_seconds=0)  # a turn before every item
-        group.cancel_scope.cancel()
-    assert turns - before >= 200
+    assert turns[0] >= 200
     assert decoded == json.loads(text)
 
 

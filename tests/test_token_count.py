@@ -23,7 +23,15 @@ from cs_mcp.budget import Measured, measure
 from cs_mcp.config import Settings
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
-from cs_mcp.token_count import LONGEST_ENCODED_PIECE, LONGEST_TOKEN_BYTES, count_tokens, pieces, within
+from cs_mcp.token_count import (
+    LATIN_END,
+    LONGEST_ENCODED_PIECE,
+    LONGEST_TOKEN_BYTES,
+    _cut_as_it_stands,
+    count_tokens,
+    pieces,
+    within,
+)
 from cs_mcp.toolsets.numbers import ListNumbers, NumberItem
 from tests.test_budget import first_arguments, result_tokens
 
@@ -110,6 +118,22 @@ def test_pieces_cover_the_text_and_counts_match_on_mixed_scripts() -> None:
         assert count_tokens(text) == reference(text), repr(text)
 
 
+def test_latin_text_is_cut_as_it_stands_as_the_reference_cuts_it() -> None:
+    """Latin-1 and Latin Extended-A/B letters, numbers and spaces sit in the pattern's own classes (no
+    translated copy): every one of them, among ASCII, contraction letters and symbols, counts exactly."""
+    latin = [chr(code) for code in range(0x80, LATIN_END)]
+    alphabet = [*"aAzZ09 \t\n\r\x0b\x0c'/_-\":,.{}[]sStTlLvVeEdDmMrR⟦⟧…", *latin]
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert _cut_as_it_stands(text)
+        assert "".join(pieces(text)) == text
+        assert count_tokens(text) == reference(text), repr(text)
+    names = "Ana María Núñez, Jürgen Weiß, Søren Ærø, Łukasz Żółć, Ðorđe, ſt, x²³ ½ and it\u00a0'ſ"
+    assert _cut_as_it_stands(names) and count_tokens(names) == reference(names)
+    assert not _cut_as_it_stands("Σ and 中 are cut on a translated copy")
+
+
 def test_a_piece_too_long_to_encode_counts_one_token_a_byte() -> None:
     """Never under: encoding a piece takes time quadratic in its length."""
     run = "é" * (LONGEST_ENCODED_PIECE + 1)
@@ -171,17 +195,18 @@ async def test_a_default_list_calls_page_that_fits_is_fetched_once_at_scale_100(
         assert fewest <= len(result.structured_content["items"]) <= most and result_tokens(result) <= limit
 
 
-def test_a_page_halved_to_fit_summarises_and_filters_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_a_page_halved_to_fit_summarises_and_filters_once(monkeypatch: pytest.MonkeyPatch) -> None:
     numbers = [
         {"id": f"n{i}", "name": f"Line {i}", "phone_number": f"+1555010{i:04d}", "status": "active"}
         for i in range(100)
     ]
     worked: list[str] = []
-    real_summarise, real_filters_of = listing.summarise, filters._filters_of
-    monkeypatch.setattr(listing, "summarise", lambda *a: worked.append("summary") or real_summarise(*a))
+    real_summary, real_filters_of = listing.Tally.summary, filters._filters_of
+    monkeypatch.setattr(listing.Tally, "summary", lambda self: worked.append("summary") or real_summary(self))
     monkeypatch.setattr(filters, "_filters_of", lambda q: worked.append("filters") or real_filters_of(q))
 
-    measured = listing.build_page(
+    measured = await listing.build_page(
         numbers, ListNumbers(limit=100, status="active"), NumberItem, count_by=("status",), budget_tokens=600
     )
     assert measured.model.total == 100 and len(measured.model.items) < 100, "the page had to be halved"

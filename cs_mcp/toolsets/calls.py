@@ -281,7 +281,7 @@ async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, An
         why=f"sorting by {params.sort}",
     )
     assert call.spec.listing is not None
-    return build_page(
+    return await build_page(
         found,
         params,
         CallItem,
