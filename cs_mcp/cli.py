@@ -133,17 +133,21 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _serve(values: Mapping[str, Any], settings: Settings) -> int:
+    import gc
+
     from cs_mcp.server import build_server
 
+    server = build_server(settings)
+    # Start-up's objects (modules, models, schemas) live as long as the server: kept out of full
+    # collections, which otherwise held the loop 43-86 ms behind big lists (benchmarks/loop_watch.py).
+    gc.freeze()
     if values["transport"] == "http":
         from cs_mcp.http import serve_http
 
-        server = build_server(settings)
         serve_http(server, settings, values["host"], values["port"], values["allowed_host"])
     else:
         from cs_mcp.hints import waiting_line
 
-        server = build_server(settings)
         print(waiting_line(settings), file=sys.stderr, flush=True)  # else a terminal looks hung
         server.run("stdio")
     return 0
