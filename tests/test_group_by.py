@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 from mcp.client import Client
 
@@ -83,18 +85,80 @@ async def test_the_caller_who_called_most_is_one_call_either_way(scale: int, big
     answer = analytics.structured_content
     assert [(r["caller_number"], r["calls"]) for r in answer["rows"]] == expected[:3]
     assert answer["rows_total"] == len(expected) and answer["computed_from_calls"] is True
-    assert f"counted from the {sum(n for _, n in expected)} matching calls" in analytics.content[0].text
+    assert f"computed from the {sum(n for _, n in expected):,} matching calls" in analytics.content[0].text
     assert keys(listed["groups"], "caller_number") == expected[:3]
     assert listed["groups_total"] == len(expected)
     assert listed["other_count"] == sum(n for _, n in expected[3:]) and listed["items"] == []
 
 
-async def test_reading_every_call_is_bounded_and_says_how_to_narrow(big: Sandbox) -> None:
+async def test_reading_every_call_is_bounded_and_says_how_to_narrow(
+    big: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_groups, "MAX_CALLS_COUNTED", 50_000)
     sent = len(big.requests)
     async with viewer(big) as client:
         refused = await call_error(client, "get_call_analytics", group_by=["caller_area_code"])
-    assert f"at most {call_groups.MAX_CALLS_READ:,}" in refused and "narrow since/before" in refused
+    assert "at most 50,000" in refused and "narrow since/before" in refused
     assert len(big.requests) - sent == 1, "only the count was asked for, not 300,000 calls"
+
+
+async def test_a_read_past_its_time_stops_and_says_how_far_it_got(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_groups, "READ_SECONDS", 0)  # the deadline has passed at the first page
+    async with viewer(sandbox) as client:
+        refused = await call_error(client, "get_call_analytics", group_by=["caller_number"])
+    assert "took over 0 s" in refused and "narrow since/before" in refused
+
+
+async def test_grouping_counts_more_calls_than_a_sort_may_hold(
+    big: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting keeps tallies, not calls: its bound is not the one for a sort, which holds every call."""
+    monkeypatch.setattr(call_groups, "MAX_CALLS_HELD", 1_000)
+    rows = rows_since(big, 2)
+    assert len(rows) > 1_000
+    async with viewer(big) as client:
+        grouped = await client.call_tool(
+            "list_calls", {"group_by": ["caller_number"], "since": since(big, 2), "top": 1}
+        )
+        sorted_refused = await call_error(client, "list_calls", sort="-duration_seconds", since=since(big, 2))
+    assert not grouped.is_error, grouped.content[0].text
+    assert grouped.structured_content["groups_total"] == len({row[CALLER] for row in rows})
+    pages = -(-len(rows) // 500)
+    assert f"computed from the {len(rows):,} matching calls, read in {pages} pages" in grouped.content[0].text
+    assert "at most 1,000" in sorted_refused
+
+
+async def test_counting_lets_other_work_run_between_pages() -> None:
+    """Pages that arrive back to back are counted with a checkpoint after each, so the loop is not held."""
+    taken: list[int] = []  # pages handed over so far
+    seen_by_others: list[int] = []
+
+    class ThreePages:
+        async def analytics(self, filters: Any, *, group_by: list[str], metrics: list[str]) -> Any:
+            return SimpleNamespace(totals={"count": 1500}, rows=[])
+
+        async def each_page(self, filters: Any, *, total: int, take: Any) -> None:
+            for page in range(3):  # no await between pages but the counting's own
+                await take([{"id": f"{page}-{i}", "caller_number": "+15550100000"} for i in range(500)])
+                taken.append(page)
+
+    async def watch() -> None:
+        while len(taken) < 3:
+            seen_by_others.append(len(taken))
+            await anyio.sleep(0)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        counted = await call_groups.count_calls(
+            ThreePages(),  # type: ignore[arg-type]
+            {},
+            ["caller_number"],
+            ZoneInfo("UTC"),
+        )
+    assert {1, 2} <= set(seen_by_others), "another task ran between pages"
+    assert counted.totals.calls == 1500 and counted.pages_read == 3
 
 
 async def test_calls_are_read_in_full_pages_and_each_once(big: Sandbox) -> None:

@@ -264,12 +264,7 @@ async def _call_groups(
         counted.totals.calls,
         untrusted=dimensions.untrusted_dimensions(by, CallItem),
     )
-    how = (
-        f"groups counted from the {counted.calls_read} matching calls"
-        if counted.computed_from_calls
-        else None
-    )
-    return grouping, how
+    return grouping, counted.how(by)
 
 
 async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, Any]) -> Measured[CallPage]:

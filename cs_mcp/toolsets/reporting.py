@@ -145,9 +145,7 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
         for key, tally in ordered
     ] or [AnalyticsRow.model_validate({m: counted.totals.metric(m) for m in params.metrics})]
     totals: dict[str, Any] = {m: counted.totals.metric(m) for m in params.metrics}
-    computed = (
-        f"counted from the {counted.calls_read} matching calls" if counted.computed_from_calls else None
-    )
+    computed = counted.how(by)
 
     async def first(size: int) -> Analytics:
         cut = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
