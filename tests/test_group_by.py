@@ -33,7 +33,7 @@ from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.sandbox.calls import ATTRIBUTION, CALLER, DURATION, LINE, QUALIFIED, STATUS, TS, Row
 from cs_mcp.server import build_server
 from tests.conftest import call, call_error
-from tests.test_budget import result_tokens
+from tests.test_budget import ENCODING, result_tokens
 
 pytestmark = pytest.mark.anyio
 MISSED = ("no-answer", "busy", "failed")
@@ -375,20 +375,26 @@ async def test_list_calls_sorts_by_duration_over_every_match(big: Sandbox) -> No
     )[5:10]
 
 
-async def test_an_export_over_the_budget_still_shows_its_first_rows(big: Sandbox) -> None:
-    numbers = big.state["numbers"]
+@pytest.mark.parametrize("tool", ["export_numbers_csv", "export_calls_csv"])
+async def test_an_export_over_the_budget_still_shows_its_first_rows(big: Sandbox, tool: str) -> None:
+    """Both exports answer in one shape: a summary of every row and the first rows inline, the file linked;
+    the whole answer (both copies together, and the link) within 2,000 tokens."""
+    arguments = {"since": since(big, 7)} if tool == "export_calls_csv" else {}
     async with viewer(big) as client:
-        result = await client.call_tool("export_numbers_csv", {})
-    assert not result.is_error
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content[0].text
+        (link,) = [block for block in result.content if block.type == "resource_link"]
+        (contents,) = (await client.read_resource(str(link.uri))).contents
+    rows = list(csv.DictReader(io.StringIO(contents.text)))
     export = result.structured_content
-    assert export["rows"] == len(numbers) and export["summary"]["by_status"] == dict(
-        Counter(n["status"] for n in numbers)
+    assert export["rows"] == len(rows) > len(export["first_rows"]) >= 5
+    assert [r["id"] for r in export["first_rows"]] == [r["id"] for r in rows[: len(export["first_rows"])]]
+    assert export["summary"]["by_status"] == dict(Counter(r["status"] for r in rows).most_common(8))
+    assert f"the first {len(export['first_rows'])} of {len(rows)} rows are shown" in result.content[0].text
+    both = json.dumps(export, separators=(",", ":"), ensure_ascii=False) + "".join(
+        getattr(block, "text", "") or block.model_dump_json() for block in result.content
     )
-    preview = list(csv.DictReader(io.StringIO(export["preview"])))
-    assert len(preview) == export["shown_rows"] >= 20
-    assert [r["id"] for r in preview] == [n["id"] for n in numbers[: len(preview)]]
-    assert export["preview"] in result.content[0].text and result.content[1].type == "resource_link"
-    assert result_tokens(result) <= 4000
+    assert len(ENCODING.encode(both)) <= 2000
 
 
 # --- the catalogue, and the instructions -------------------------------------------------------------
