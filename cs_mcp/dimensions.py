@@ -29,6 +29,7 @@ CALLER_FIELDS = ("caller_number", "contact", "from_number")
 MAX_GROUP_BY = 2
 MAX_TOP = 50
 DEFAULT_TOP = 10
+NO_VALUE = "(none)"  # the group of the items without a value (no flow, no campaign)
 
 
 def area_code(phone: Any) -> str | None:
@@ -140,7 +141,7 @@ def untrusted_dimensions(dimensions: Iterable[str], item_model: type[BaseModel])
 
 
 class Group(BaseModel):
-    key: dict[str, Any]
+    key: dict[str, Any] = Field(description=f"the value on each dimension; {NO_VALUE}: items without one")
     count: int
     sums: dict[str, int | float] | None = None
 
@@ -160,6 +161,11 @@ class Grouping(BaseModel):
     other_count: int = Field(description="matches outside the groups shown")
 
 
+def shown(value: Any) -> Any:
+    """A group's value as both copies of a result show it: a missing one is NO_VALUE, not null/None."""
+    return NO_VALUE if value is None else value
+
+
 def _order(key: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
     return tuple((1, "") if v is None else (0, str(v)) for v in key)
 
@@ -177,7 +183,11 @@ def ranked(
     order = sorted(counts, key=lambda k: (-counts[k], _order(k)))[:top]
     kind = UntrustedGroup if untrusted else Group
     groups = [
-        kind(key=dict(zip(dimensions, key, strict=True)), count=counts[key], sums=sums.get(key) or None)
+        kind(
+            key=dict(zip(dimensions, map(shown, key), strict=True)),
+            count=counts[key],
+            sums=sums.get(key) or None,
+        )
         for key in order
     ]
     return Grouping(groups=groups, groups_total=len(counts), other_count=total - sum(g.count for g in groups))

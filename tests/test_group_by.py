@@ -25,7 +25,7 @@ import anyio
 import pytest
 from mcp.client import Client
 
-from cs_mcp import call_groups, catalogue
+from cs_mcp import call_groups, catalogue, tool_help
 from cs_mcp.catalogue import CatalogueError
 from cs_mcp.config import Settings
 from cs_mcp.dimensions import WEEKDAYS
@@ -428,3 +428,36 @@ async def test_the_instructions_say_how_group_by_and_top_work(sandbox: Sandbox) 
 
     assert "caller_number" in offered("list_calls") and "url_host" in offered("list_webhook_deliveries")
     assert offered("list_numbers") == ["area_code", "status", "type", "call_flow_name", "group_name"]
+
+
+# --- how groups are published and shown --------------------------------------------------------------
+
+
+def test_only_lists_that_group_publish_the_group_fields() -> None:
+    group_fields = {"groups", "groups_total", "other_count", "time_zone"}
+    lists = [spec for spec in catalogue.load() if spec.listing is not None]
+    assert any(spec.listing.group_by for spec in lists) and any(not spec.listing.group_by for spec in lists)
+    for spec in lists:
+        published = set(spec.output_model.model_json_schema()["properties"])
+        assert (group_fields <= published) == bool(spec.listing.group_by), spec.name
+        assert bool(group_fields & published) == bool(spec.listing.group_by), spec.name
+
+
+async def test_a_group_without_a_value_shows_as_none_in_both_copies(sandbox: Sandbox) -> None:
+    flowless = sum(1 for n in sandbox.state["numbers"] if not n["call_flow_id"])
+    assert flowless, "the seed has numbers on no flow"
+    async with viewer(sandbox) as client:
+        result = await client.call_tool("list_numbers", {"group_by": ["call_flow_name"], "top": 50})
+    groups = result.structured_content["groups"]
+    assert {"key": {"call_flow_name": "(none)"}, "count": flowless} in [
+        {"key": g["key"], "count": g["count"]} for g in groups
+    ]
+    text = result.content[0].text
+    assert "call_flow_name (none)" in text and "None" not in text
+
+
+def test_the_sort_help_says_any_field_an_item_shows() -> None:
+    spec = catalogue.by_name()["list_numbers"]
+    (line,) = [line for line in tool_help.argument_lines(spec) if line.strip().startswith("sort ")]
+    assert "any field an item shows, e.g. name" in line and "-field for descending" in line
+    assert "one of" not in line

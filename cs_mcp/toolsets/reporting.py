@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from cs_mcp import call_groups, definitions, handlers
 from cs_mcp.budget import Measured, fit_budget
 from cs_mcp.call_groups import Metric
-from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
+from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone, shown
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, unpublished_default
@@ -106,9 +106,6 @@ class Analytics(BaseModel):
     note: str | None = None
 
 
-NO_VALUE = "(none)"  # a group of calls without the value (no campaign): a row drops a null field
-
-
 def _rank(by: Sequence[str]) -> Callable[[tuple[tuple[Any, ...], call_groups.Tally]], Any]:
     """Busiest first; in time order when the first dimension is a time (weekdays Monday first)."""
     in_time_order = bool(by) and by[0] in call_groups.TIME_DIMENSIONS
@@ -138,7 +135,7 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
     rows = [
         AnalyticsRow.model_validate(
             {
-                **{d: NO_VALUE if v is None else v for d, v in zip(by, key, strict=True)},
+                **{d: shown(v) for d, v in zip(by, key, strict=True)},
                 **{m: tally.metric(m) for m in params.metrics},
             }
         )
