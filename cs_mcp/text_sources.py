@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 # Bounds on the reads one call makes (each a request): SMS threads (and the time they may take), call
 # pages, call transcriptions. The API has no paging or search of threads: one request per thread, so a
-# search reads every thread active in its window, most recently active first, until READ_SECONDS.
+# search reads every thread active in its window, most recently active first, until THREADS_SECONDS.
 MAX_THREADS = 20_000
 THREADS_SECONDS = 60
 CALL_PAGE = 500
