@@ -8,6 +8,7 @@ business's time zone. Lists declare which dimensions they offer (`group_by = [..
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -180,7 +181,8 @@ def ranked(
     untrusted: bool = False,
 ) -> Grouping:
     """The `top` groups by count (ties by key), how many there are, and how many matches fall outside."""
-    order = sorted(counts, key=lambda k: (-counts[k], _order(k)))[:top]
+    # The top few of what may be tens of thousands of groups (callers): no need to sort them all.
+    order = heapq.nsmallest(top, counts, key=lambda k: (-counts[k], _order(k)))
     kind = UntrustedGroup if untrusted else Group
     groups = [
         kind(

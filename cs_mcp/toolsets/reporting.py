@@ -3,6 +3,7 @@ webhook delivery logs."""
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
@@ -131,7 +132,8 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
         zone,
         lambda done, pages: call.progress(done, pages, f"read {done} of {pages} pages of calls"),
     )
-    ordered = sorted(counted.groups.items(), key=_rank(by))
+    # Rows only for the most a page may show: by caller there can be tens of thousands of groups.
+    ordered = heapq.nsmallest(params.limit, counted.groups.items(), key=_rank(by))
     rows = [
         AnalyticsRow.model_validate(
             {
@@ -141,19 +143,20 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
         )
         for key, tally in ordered
     ] or [AnalyticsRow.model_validate({m: counted.totals.metric(m) for m in params.metrics})]
+    rows_total = len(counted.groups) or len(rows)
     totals: dict[str, Any] = {m: counted.totals.metric(m) for m in params.metrics}
     computed = counted.how(by)
 
     async def first(size: int) -> Analytics:
-        cut = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
+        cut = f"first {size} of {rows_total} rows; narrow the filters or group by fewer fields"
         return Analytics(
             group_by=by,
             rows=rows[:size],
-            rows_total=len(rows),
+            rows_total=rows_total,
             totals=totals,
             computed_from_calls=True if counted.computed_from_calls else None,
             time_zone=str(zone) if in_time_zone(by) else None,
-            note="; ".join(filter(None, [cut if size < len(rows) else None, computed])) or None,
+            note="; ".join(filter(None, [cut if size < rows_total else None, computed])) or None,
         )
 
     return await fit_budget(call.settings.max_output_tokens, min(params.limit, len(rows)), first)
