@@ -1,11 +1,14 @@
 """Fitting a result into the output budget (`--max-output-tokens`), its size taken once.
 
 A result goes out as structuredContent (compact JSON) plus its text rendering: two copies of the same
-facts, of which a client passes the model one (Claude Desktop, Claude Code and most others the text;
-some the structured copy instead). So the budget bounds each copy on its own: a result's size is the
-larger of the two, exactly counted (o200k), and the structured copy never halves what the text may
-show. What fits is sent as measured, so no result is rendered or counted twice. A list that does not
-fit is built again, smaller in proportion to how far over it was, until it fits.
+facts, of which a client passes the model one. Claude Desktop, Claude Code, Cursor and most others pass
+the text (the content blocks); a client that supports structured output may pass structuredContent
+instead; passing both is double-feeding, which clients avoid. So the budget counts the copy a client
+passes, whichever it is: a result's size is the larger of the two, exactly counted (o200k), and no
+client is passed more than the budget. Counting both together would halve every page for the sake of a
+copy the model does not see: the structured copy would crowd out items. What fits is sent as measured,
+so no result is rendered or counted twice. A list that does not fit is built again, smaller in
+proportion to how far over it was, until it fits.
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ CHARS_PER_TOKEN = 3.0
 @dataclass(frozen=True)
 class Measured(Generic[ModelT]):
     """A result as it is sent (structuredContent and text) and its size: the o200k token count of the
-    larger copy."""
+    larger copy (what the budget counts), and of both copies together."""
 
     model: ModelT
     structured: dict[str, Any]
     text: str
     tokens: int
+    together: int
 
 
 def measure(model: ModelT) -> Measured[ModelT]:
@@ -43,7 +47,8 @@ def measure(model: ModelT) -> Measured[ModelT]:
     text = render(model)
     # As the transports write it: compact, UTF-8 (not \u-escaped).
     wire = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
-    return Measured(model, structured, text, max(count_tokens(wire), count_tokens(text)))
+    sizes = count_tokens(wire), count_tokens(text)
+    return Measured(model, structured, text, max(sizes), sum(sizes))
 
 
 def smaller(size: int, tokens: int, budget: int) -> int:
@@ -52,11 +57,23 @@ def smaller(size: int, tokens: int, budget: int) -> int:
     return max(0, min(size - 1, int(size * budget / tokens * 0.9)))
 
 
-def fit(budget: int, size: int, build: Callable[[int], ModelT]) -> Measured[ModelT]:
-    """`build(size)` measured, with size shrunk until it fits the budget (or is down to one)."""
+def fit(
+    budget: int,
+    size: int,
+    build: Callable[[int], ModelT],
+    *,
+    fewest: int = 1,
+    together: bool = False,
+) -> Measured[ModelT]:
+    """`build(size)` measured, with size shrunk until it fits the budget (or is down to `fewest`);
+    `together`: both copies counted together, for a part of a result held to a budget of its own."""
+
+    def over(measured: Measured[ModelT]) -> int:
+        return measured.together if together else measured.tokens
+
     measured = measure(build(size))
-    while measured.tokens > budget and size > 1:
-        size = max(1, smaller(size, measured.tokens, budget))
+    while over(measured) > budget and size > fewest:
+        size = max(fewest, smaller(size, over(measured), budget))
         measured = measure(build(size))
     return measured
 

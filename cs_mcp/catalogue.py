@@ -28,7 +28,7 @@ from cs_mcp.config import Caps, Settings
 from cs_mcp.dimensions import derivable
 from cs_mcp.errors import ConfigError
 from cs_mcp.filters import filtered_fields
-from cs_mcp.listing import grouped, page_item_model
+from cs_mcp.listing import grouped, grouped_page, page_item_model
 from cs_mcp.spec import (
     ALWAYS,
     GUARDRAILS,
@@ -128,7 +128,7 @@ def _tool(module: ModuleType, toolset: str, entry: dict[str, Any]) -> ToolSpec:
         )
     listing = _listing(entry["list"], input_model, output_model, where) if "list" in entry else None
     if listing is not None and listing.group_by:
-        input_model = grouped(input_model, listing.group_by)
+        input_model, output_model = grouped(input_model, listing.group_by), grouped_page(output_model)
     functions = _functions(module, entry["name"])
     cap = CapRule(**entry["cap"]) if "cap" in entry else None
     if cap is not None and cap.cap not in _CAPS:

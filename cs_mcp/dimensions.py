@@ -8,6 +8,7 @@ business's time zone. Lists declare which dimensions they offer (`group_by = [..
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ CALLER_FIELDS = ("caller_number", "contact", "from_number")
 MAX_GROUP_BY = 2
 MAX_TOP = 50
 DEFAULT_TOP = 10
+NO_VALUE = "(none)"  # the group of the items without a value (no flow, no campaign)
 
 
 def area_code(phone: Any) -> str | None:
@@ -140,7 +142,7 @@ def untrusted_dimensions(dimensions: Iterable[str], item_model: type[BaseModel])
 
 
 class Group(BaseModel):
-    key: dict[str, Any]
+    key: dict[str, Any] = Field(description=f"the value on each dimension; {NO_VALUE}: items without one")
     count: int
     sums: dict[str, int | float] | None = None
 
@@ -160,6 +162,11 @@ class Grouping(BaseModel):
     other_count: int = Field(description="matches outside the groups shown")
 
 
+def shown(value: Any) -> Any:
+    """A group's value as both copies of a result show it: a missing one is NO_VALUE, not null/None."""
+    return NO_VALUE if value is None else value
+
+
 def _order(key: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
     return tuple((1, "") if v is None else (0, str(v)) for v in key)
 
@@ -174,10 +181,15 @@ def ranked(
     untrusted: bool = False,
 ) -> Grouping:
     """The `top` groups by count (ties by key), how many there are, and how many matches fall outside."""
-    order = sorted(counts, key=lambda k: (-counts[k], _order(k)))[:top]
+    # The top few of what may be tens of thousands of groups (callers): no need to sort them all.
+    order = heapq.nsmallest(top, counts, key=lambda k: (-counts[k], _order(k)))
     kind = UntrustedGroup if untrusted else Group
     groups = [
-        kind(key=dict(zip(dimensions, key, strict=True)), count=counts[key], sums=sums.get(key) or None)
+        kind(
+            key=dict(zip(dimensions, map(shown, key), strict=True)),
+            count=counts[key],
+            sums=sums.get(key) or None,
+        )
         for key in order
     ]
     return Grouping(groups=groups, groups_total=len(counts), other_count=total - sum(g.count for g in groups))

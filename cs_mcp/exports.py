@@ -1,10 +1,8 @@
-"""CSV exports as tool results; those too large for one are kept in memory and served as MCP resources.
-
-Two shapes today (to be unified): `csv_result` (numbers) attaches a CSV that fits the output budget
-whole, and otherwise links it with its header and first rows inline, because many assistants can only
-read what a tool returns; `export_result` (calls, whose cells carry callers' words) always links the file
-and carries a summary and the first rows typed by the list's item model, so untrusted cells are fenced.
-The newest few exports are kept for an hour.
+"""CSV exports as tool results: the file kept and linked as an MCP resource, and, inline, a summary of
+every row and the first rows, typed by the list's item model so untrusted cells (a caller's name) are
+fenced as anywhere else. Many assistants can read only what a tool returns, so the inline part answers
+on its own; it is a preview, not the file, so both copies of it together stay within EXPORT_TOKENS (or
+the output budget, if smaller) whatever the file's size. The newest few exports are kept for an hour.
 """
 
 from __future__ import annotations
@@ -12,23 +10,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from mcp_types import CallToolResult, EmbeddedResource, ResourceLink, TextContent, TextResourceContents
+from mcp_types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
-from cs_mcp.budget import fit, smaller
+from cs_mcp.budget import fit
 from cs_mcp.listing import project
-from cs_mcp.token_count import count_tokens, within
 
 EXPORT_URI_PREFIX = "callscaler://exports/"
 KEEP_SECONDS = 3600
+# The whole inline answer (text and structured copies together): a summary and the first rows to see
+# what the file holds. Anything more is a question for the file, or for a list's summary and group_by.
+EXPORT_TOKENS = 2000
 # What the resource link beside the result costs, held back from the budget of the result itself.
 LINK_TOKENS = 60
-MAX_FIRST_ROWS = 100  # a page's most: more rows than that is a question for the file or a summary
+MAX_FIRST_ROWS = 100  # a page's most
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -36,18 +34,12 @@ RowT = TypeVar("RowT", bound=BaseModel)
 KeepExport = Callable[[str, str], Awaitable[None]]
 
 
-# --- A CSV export as a tool result ---------------------------------------------------------------------
-# Shared by the export tools (export_calls_csv; export_numbers_csv can adopt it): the file is kept and
-# linked, and the result carries a summary of every row and as many first rows as fit the output budget,
-# typed by the list's item model so untrusted cells (a caller's name) are fenced like anywhere else.
-
-
 class CsvExport(BaseModel, Generic[RowT]):
     rows: int = Field(description="rows in the file (its header apart)")
     columns: list[str]
     summary: dict[str, Any] = Field(description="computed over every row")
     resource_uri: str = Field(description="the whole file: read this resource (kept one hour)")
-    first_rows: list[RowT] = Field(description="the file's first rows, as many as fit the output budget")
+    first_rows: list[RowT] = Field(description="the file's first rows, as many as fit")
     note: str | None = Field(None, exclude=True)  # advice, in the text only (as Page.note)
 
 
@@ -67,11 +59,8 @@ async def export_result(
     summary: Callable[[list[dict[str, Any]]], dict[str, Any]],
     budget: int,
 ) -> CallToolResult:
-    """The export kept as `callscaler://exports/<stem>-<digest>.csv` and linked, with its summary and first rows.
-
-    The whole file never goes into the conversation: a client reads the link on demand. What does go in
-    (the summary, the rows that fit) is measured like any result and kept within `budget`.
-    """
+    """The export kept as `callscaler://exports/<stem>-<digest>.csv` and linked, with its summary and as
+    many first rows as fit min(EXPORT_TOKENS, `budget`), both copies counted together."""
     text = content.decode("utf-8", errors="replace")
     columns, rows = csv_rows(text)
     # Named by content: the same export asked again is the same resource, and answers the same.
@@ -84,74 +73,17 @@ async def export_result(
         shown = [row_model.model_validate(project(row, row_model, None)) for row in rows[:size]]
         note = None
         if size < len(rows):
-            note = f"the first {size} of {len(rows)} rows are shown; the whole file is {uri}"
+            note = (
+                f"the first {size} of {len(rows)} rows are shown; the summary covers every row, and the "
+                f"whole file is the resource {uri}"
+            )
         return CsvExport[row_model](  # type: ignore[valid-type]
             rows=len(rows), columns=columns, summary=summarised, resource_uri=uri, first_rows=shown, note=note
         )
 
-    measured = fit(budget - LINK_TOKENS, min(len(rows), MAX_FIRST_ROWS), first)
+    room = min(EXPORT_TOKENS, budget) - LINK_TOKENS
+    measured = fit(room, min(len(rows), MAX_FIRST_ROWS), first, fewest=0, together=True)
     link = ResourceLink(type="resource_link", uri=uri, name=name, mime_type="text/csv", size=len(content))
     return CallToolResult(
         content=[TextContent(type="text", text=measured.text), link], structured_content=measured.structured
-    )
-
-
-class CsvFile(BaseModel):
-    rows: int
-    columns: list[str]
-    summary: dict[str, Any] = Field(description="over every row")
-    resource_uri: str
-    shown_rows: int | None = Field(None, description="rows in preview, when the whole CSV is over the budget")
-    preview: str | None = Field(None, description="the CSV's header and first rows")
-
-
-def _wire(structured: dict[str, Any]) -> str:
-    return json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
-
-
-async def csv_result(
-    keep: KeepExport,
-    kind: str,
-    text: str,
-    summarise: Callable[[list[dict[str, str]]], dict[str, Any]],
-    budget: int,
-) -> CallToolResult:
-    """An export of `kind` (e.g. "numbers") as a tool result within `budget` tokens: attached whole
-    when it fits, else kept and linked, with its first rows inline (see the module's docstring)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    lines = text.splitlines()
-    columns = list(rows[0].keys()) if rows else next(csv.reader(io.StringIO(text)), [])
-    name = f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.csv"
-    uri = f"{EXPORT_URI_PREFIX}{name}"
-    export = CsvFile(rows=len(rows), columns=columns, summary=summarise(rows), resource_uri=uri)
-    note = f"Exported {export.rows} {kind} as CSV ({', '.join(columns)})"
-    structured = export.model_dump(mode="json", exclude_none=True)
-    if within(text, budget - count_tokens(note) - count_tokens(_wire(structured))):
-        attached = EmbeddedResource(
-            type="resource", resource=TextResourceContents(uri=uri, mime_type="text/csv", text=text)
-        )
-        return CallToolResult(
-            content=[TextContent(type="text", text=f"{note}; attached as {uri}."), attached],
-            structured_content=structured,
-        )
-    await keep(name, text)
-    link = ResourceLink(
-        type="resource_link", uri=uri, name=name, mime_type="text/csv", size=len(text.encode())
-    )
-    # A CSV line per row (a quoted field could span lines: then fewer rows show, never a broken one).
-    shown = len(rows) if len(lines) == len(rows) + 1 else 0
-    while True:
-        preview = "\n".join(lines[: shown + 1])
-        export.shown_rows, export.preview = shown, preview
-        structured = export.model_dump(mode="json", exclude_none=True)
-        message = (
-            f"{note}; too large for the output budget, so the first {shown} rows are below and the whole "
-            f"CSV is linked as {uri} (read the resource for the rest).\n{preview}"
-        )
-        tokens = max(count_tokens(message), count_tokens(_wire(structured)))
-        if tokens <= budget or shown == 0:
-            break
-        shown = smaller(shown, tokens, budget)
-    return CallToolResult(
-        content=[TextContent(type="text", text=message), link], structured_content=structured
     )

@@ -129,13 +129,32 @@ class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None = None
     summary: dict[str, Any] = Field(default_factory=dict, description="computed over all matching items")
+    # A shorter page than asked for shows in the data (fewer items, a next_cursor), so why it is short
+    # is advice for the assistant: in the text only, not in structuredContent or the schema.
+    note: str | None = Field(None, exclude=True)
+
+
+class GroupedPage(Page[ItemT], Generic[ItemT]):
+    """The page of a list that offers group_by: its groups, when asked for (see `grouped_page`)."""
+
     groups: list[Group] | None = Field(None, description="top groups of all matches, by count")
     groups_total: int | None = None
     other_count: int | None = Field(None, description="matches outside the groups shown")
     time_zone: str | None = Field(None, description="of weekday, hour, day, week and month")
-    # A shorter page than asked for shows in the data (fewer items, a next_cursor), so why it is short
-    # is advice for the assistant: in the text only, not in structuredContent or the schema.
-    note: str | None = Field(None, exclude=True)
+
+
+def grouped_page(output_model: type[BaseModel]) -> type[BaseModel]:
+    """A list's `Page[Item]` output with the fields of its groups: what the catalogue serves for a list
+    whose spec declares dimensions, so only those lists publish them."""
+    item = page_item_model(output_model)
+    assert item is not None, "the catalogue checks a list's output is a page first"
+    model: type[BaseModel] = GroupedPage[item]  # type: ignore[valid-type]
+    return model
+
+
+def page_model(item_model: type[ItemT], grouping: Grouping | None) -> type[Page[ItemT]]:
+    """The page to build: with its groups' fields when it has groups."""
+    return GroupedPage[item_model] if grouping is not None else Page[item_model]  # type: ignore[valid-type]
 
 
 class QueryError(ValueError):
@@ -382,7 +401,7 @@ async def build_page(
         window = selection.first[offset : offset + size]
         shown = [project(raw, item_model, query.fields, zone) for raw in window]
         end = offset + len(window)
-        return Page[item_model](  # type: ignore[valid-type]
+        return page_model(item_model, grouping)(
             total=total,
             items=[item_model.model_validate(item) for item in shown],
             next_cursor=encode_cursor(end, query) if end < total else None,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from cs_mcp import fan_out
 from cs_mcp.api.forms import submission_answers, submission_text
 from cs_mcp.errors import NotFound
@@ -22,8 +24,11 @@ from cs_mcp.models import E164_PATTERN, as_e164
 if TYPE_CHECKING:
     from cs_mcp.client import CallScalerClient
 
-# Bounds on the reads one call makes (each a request): SMS threads, call pages, call transcriptions.
-MAX_THREADS = 500
+# Bounds on the reads one call makes (each a request): SMS threads (and the time they may take), call
+# pages, call transcriptions. The API has no paging or search of threads: one request per thread, so a
+# search reads every thread active in its window, most recently active first, until THREADS_SECONDS.
+MAX_THREADS = 20_000
+THREADS_SECONDS = 60
 CALL_PAGE = 500
 MAX_CALL_PAGES = 20
 MAX_TRANSCRIPTS = 150
@@ -96,8 +101,8 @@ def text_record(text: Mapping[str, Any], contact: str, name: str | None = None) 
 
 
 async def texts(api: CallScalerClient, window: Window) -> Gathered:
-    """The messages in the window, from every thread active since it began, the MAX_THREADS most recently
-    active first (a thread is one request: the API has no search of its own)."""
+    """The messages in the window, from every thread active since it began (most recently active first;
+    a thread is one request: the API has no search of its own), within THREADS_SECONDS and MAX_THREADS."""
     # A thread last active before the window has nothing in it (one active after it still may).
     since = window.since.isoformat() if window.since else ""
     threads = [
@@ -106,22 +111,42 @@ async def texts(api: CallScalerClient, window: Window) -> Gathered:
         if c.get("contact") and str(c.get("last_message_at") or "9")[:10] >= since
     ]
     threads.sort(key=lambda c: str(c.get("last_message_at") or ""), reverse=True)
-    read = threads[:MAX_THREADS]
-    messages = await fan_out.gather(lambda c: api.texts.thread(str(c["contact"])), read)
+    wanted = threads[:MAX_THREADS]
+    read: dict[int, list[dict[str, Any]]] = {}
+
+    async def thread(index: int) -> None:
+        read[index] = await api.texts.thread(str(wanted[index]["contact"]))
+
+    with anyio.move_on_after(THREADS_SECONDS):
+        await fan_out.gather(thread, range(len(wanted)))
     records = [
-        text_record(t, str(c["contact"]), c.get("contact_name"))
-        for c, thread in zip(read, messages, strict=True)
-        for t in thread
+        text_record(t, str(wanted[i]["contact"]), wanted[i].get("contact_name"))
+        for i in sorted(read)
+        for t in read[i]
         if window.holds(t.get("created_at"))
     ]
-    covered = f"{len(read)} SMS threads"
-    if len(read) < len(threads):
-        oldest = str(read[-1].get("last_message_at") or "")[:10]
-        covered = (
-            f"the {len(read)} most recently active of {len(threads)} SMS threads; those last active before "
-            f"{oldest} were not read"
-        )
-    return Gathered(_newest_first(records), covered, complete=len(read) == len(threads))
+    return Gathered(
+        _newest_first(records), _threads_covered(threads, wanted, read), len(read) == len(threads)
+    )
+
+
+def _threads_covered(
+    threads: list[dict[str, Any]], wanted: list[dict[str, Any]], read: Mapping[int, Any]
+) -> str:
+    """Which threads were read: all of them, or which were not and why."""
+    if len(read) == len(threads):
+        return f"all {len(threads)} SMS threads active in the window"
+    unread = [c for i, c in enumerate(wanted) if i not in read] + threads[len(wanted) :]
+    newest_unread = max(str(c.get("last_message_at") or "")[:10] for c in unread)
+    why = (
+        f"reading stopped after {THREADS_SECONDS} s"
+        if len(read) < len(wanted)
+        else f"at most {MAX_THREADS:,} threads a search"
+    )
+    return (
+        f"{len(read)} of {len(threads)} SMS threads ({why}; one request a thread): the {len(unread)} not read "
+        f"were last active on or before {newest_unread}; narrow with since/before"
+    )
 
 
 async def voicemails(api: CallScalerClient, window: Window) -> Gathered:
@@ -186,26 +211,33 @@ async def _transcription(api: CallScalerClient, call: Mapping[str, Any]) -> str 
 
 
 async def form_submissions(api: CallScalerClient, window: Window) -> Gathered:
-    """The submissions the API returns for every form (its recent ones), in the window."""
+    """The submissions the API returns for every form, in the window. It returns each form's most recent
+    ones only (`recent_submissions`, no paging): the older ones cannot be read, and the answer says how
+    many that leaves out, per form, so a count over them never reads as complete."""
     forms = await api.forms.list()
     # The list may carry the submissions already; otherwise each form is read on its own.
     missing = [f for f in forms if not isinstance(f.get("recent_submissions"), list)]
     read = {str(f.get("id")): f for f in await fan_out.gather(lambda f: api.forms.get(f.get("id")), missing)}
     records: list[TextRecord] = []
-    returned = submitted = 0
+    kept_back: dict[str, int] = {}  # per form name: submissions the API did not return
+    returned = 0
     for listed in forms:
         form = read.get(str(listed.get("id")), listed)
         submissions = [s for s in form.get("recent_submissions") or [] if isinstance(s, dict)]
         returned += len(submissions)
-        submitted += max(int(form.get("submission_count") or 0), len(submissions))
+        if (older := int(form.get("submission_count") or 0) - len(submissions)) > 0:
+            kept_back[str(form.get("name") or form.get("id"))] = older
         records += [_form_record(s) for s in submissions if window.holds(_submitted_at(s))]
     covered = f"{returned} form submissions"
-    if submitted > returned:
+    if kept_back:
+        worst = sorted(kept_back.items(), key=lambda kv: -kv[1])[:3]
         covered += (
-            f"; the API returns only each form's recent ones, so {submitted - returned} older were not read"
+            f"; {sum(kept_back.values())} older submissions of {len(kept_back)} forms were not searched: the "
+            "API returns only each form's most recent submissions and cannot page back (most left out: "
+            + ", ".join(f"{name} {count}" for name, count in worst)
+            + ")"
         )
-    # The API keeps older submissions back: said in `covered`, but no bound of ours stopped the read.
-    return Gathered(_newest_first(records), covered)
+    return Gathered(_newest_first(records), covered, complete=not kept_back)
 
 
 def _submitted_at(submission: Mapping[str, Any]) -> str:

@@ -199,8 +199,10 @@ def argument_lines(spec: ToolSpec) -> list[str]:
             continue
         node = _with_field_bounds(_deref(properties[name], defs), field)
         kind = kind_of(node, defs)
-        if name == "sort" and spec.listing is not None and spec.listing.sortable:
-            kind = "one of " + ", ".join(spec.listing.sortable) + "; -field for descending"
+        if name == "sort" and spec.listing is not None:
+            # Any field an item shows sorts (cs_mcp.listing.check_sort): the declared ones are examples.
+            examples = f", e.g. {', '.join(spec.listing.sortable[:4])}" if spec.listing.sortable else ""
+            kind = f"any field an item shows{examples}; -field for descending"
         default = None if name in required else field.get_default(call_default_factory=True)
         if name in required:
             when = "required"

@@ -139,3 +139,17 @@ async def test_a_large_export_is_linked_and_readable_as_a_resource(big: Sandbox)
         lines = contents[0].text.strip().splitlines()
         assert len(lines) == len(big.state["numbers"]) + 1
         assert {n["phone_number"] for n in big.state["numbers"]} <= {line.split(",")[1] for line in lines[1:]}
+
+
+async def test_the_structured_copy_does_not_crowd_items_out_of_a_page(big: Sandbox) -> None:
+    """The budget counts the copy a client passes, the larger of the two. For every list that is the text,
+    which most clients pass: the structured copy (the same facts as JSON) never sets how many items fit."""
+    first = first_arguments(big)
+    async for client in client_for(big):
+        lists = [tool.name for tool in (await client.list_tools()).tools if tool.name.startswith("list_")]
+        for tool in lists:
+            result = await client.call_tool(tool, {**first.get(tool, {}), "limit": 100})
+            assert not result.is_error, f"{tool}: {result.content[0].text}"
+            structured = json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False)
+            text = result.content[0].text
+            assert len(ENCODING.encode(structured)) <= len(ENCODING.encode(text)) <= 4000, tool

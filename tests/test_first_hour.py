@@ -55,7 +55,10 @@ def test_tools_name_shows_types_constraints_defaults_enums_and_an_example(
     text = capsys.readouterr().out
     assert "limit         default 20; integer 1-100" in text  # the bounds the published schema leaves out
     assert "status        optional; one of active, paused" in text
-    assert "sort          optional; one of name, phone_number, total_calls, created_at" in text
+    assert (
+        "sort          optional; any field an item shows, e.g. name, phone_number, total_calls, created_at"
+        in text
+    )
     assert "cs-mcp call list_numbers limit=5" in text
 
     assert main(["tools", "get_call_analytics"]) == 0

@@ -17,13 +17,15 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 from mcp.client import Client
 
-from cs_mcp import call_groups, catalogue
+from cs_mcp import call_groups, catalogue, tool_help
 from cs_mcp.catalogue import CatalogueError
 from cs_mcp.config import Settings
 from cs_mcp.dimensions import WEEKDAYS
@@ -31,7 +33,7 @@ from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.sandbox.calls import ATTRIBUTION, CALLER, DURATION, LINE, QUALIFIED, STATUS, TS, Row
 from cs_mcp.server import build_server
 from tests.conftest import call, call_error
-from tests.test_budget import result_tokens
+from tests.test_budget import ENCODING, result_tokens
 
 pytestmark = pytest.mark.anyio
 MISSED = ("no-answer", "busy", "failed")
@@ -83,18 +85,80 @@ async def test_the_caller_who_called_most_is_one_call_either_way(scale: int, big
     answer = analytics.structured_content
     assert [(r["caller_number"], r["calls"]) for r in answer["rows"]] == expected[:3]
     assert answer["rows_total"] == len(expected) and answer["computed_from_calls"] is True
-    assert f"counted from the {sum(n for _, n in expected)} matching calls" in analytics.content[0].text
+    assert f"computed from the {sum(n for _, n in expected):,} matching calls" in analytics.content[0].text
     assert keys(listed["groups"], "caller_number") == expected[:3]
     assert listed["groups_total"] == len(expected)
     assert listed["other_count"] == sum(n for _, n in expected[3:]) and listed["items"] == []
 
 
-async def test_reading_every_call_is_bounded_and_says_how_to_narrow(big: Sandbox) -> None:
+async def test_reading_every_call_is_bounded_and_says_how_to_narrow(
+    big: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_groups, "MAX_CALLS_COUNTED", 50_000)
     sent = len(big.requests)
     async with viewer(big) as client:
         refused = await call_error(client, "get_call_analytics", group_by=["caller_area_code"])
-    assert f"at most {call_groups.MAX_CALLS_READ:,}" in refused and "narrow since/before" in refused
+    assert "at most 50,000" in refused and "narrow since/before" in refused
     assert len(big.requests) - sent == 1, "only the count was asked for, not 300,000 calls"
+
+
+async def test_a_read_past_its_time_stops_and_says_how_far_it_got(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_groups, "READ_SECONDS", 0)  # the deadline has passed at the first page
+    async with viewer(sandbox) as client:
+        refused = await call_error(client, "get_call_analytics", group_by=["caller_number"])
+    assert "took over 0 s" in refused and "narrow since/before" in refused
+
+
+async def test_grouping_counts_more_calls_than_a_sort_may_hold(
+    big: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting keeps tallies, not calls: its bound is not the one for a sort, which holds every call."""
+    monkeypatch.setattr(call_groups, "MAX_CALLS_HELD", 1_000)
+    rows = rows_since(big, 2)
+    assert len(rows) > 1_000
+    async with viewer(big) as client:
+        grouped = await client.call_tool(
+            "list_calls", {"group_by": ["caller_number"], "since": since(big, 2), "top": 1}
+        )
+        sorted_refused = await call_error(client, "list_calls", sort="-duration_seconds", since=since(big, 2))
+    assert not grouped.is_error, grouped.content[0].text
+    assert grouped.structured_content["groups_total"] == len({row[CALLER] for row in rows})
+    pages = -(-len(rows) // 500)
+    assert f"computed from the {len(rows):,} matching calls, read in {pages} pages" in grouped.content[0].text
+    assert "at most 1,000" in sorted_refused
+
+
+async def test_counting_lets_other_work_run_between_pages() -> None:
+    """Pages that arrive back to back are counted with a checkpoint after each, so the loop is not held."""
+    taken: list[int] = []  # pages handed over so far
+    seen_by_others: list[int] = []
+
+    class ThreePages:
+        async def analytics(self, filters: Any, *, group_by: list[str], metrics: list[str]) -> Any:
+            return SimpleNamespace(totals={"count": 1500}, rows=[])
+
+        async def each_page(self, filters: Any, *, total: int, take: Any) -> None:
+            for page in range(3):  # no await between pages but the counting's own
+                await take([{"id": f"{page}-{i}", "caller_number": "+15550100000"} for i in range(500)])
+                taken.append(page)
+
+    async def watch() -> None:
+        while len(taken) < 3:
+            seen_by_others.append(len(taken))
+            await anyio.sleep(0)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        counted = await call_groups.count_calls(
+            ThreePages(),  # type: ignore[arg-type]
+            {},
+            ["caller_number"],
+            ZoneInfo("UTC"),
+        )
+    assert {1, 2} <= set(seen_by_others), "another task ran between pages"
+    assert counted.totals.calls == 1500 and counted.pages_read == 3
 
 
 async def test_calls_are_read_in_full_pages_and_each_once(big: Sandbox) -> None:
@@ -139,7 +203,8 @@ async def test_the_webhook_url_with_most_failed_deliveries(scale: int, big: Sand
             client, "list_webhook_deliveries", outcome="failed", group_by=["url_host", "status_code"], top=50
         )
     assert keys(by_url["groups"], "url") == ranked(Counter(d["url"] for d in failed))[:1]
-    pairs = Counter((d["url"].split("/")[2], d["status_code"]) for d in failed)
+    # A delivery that got no answer has no status code: its group shows "(none)".
+    pairs = Counter((d["url"].split("/")[2], d["status_code"] or "(none)") for d in failed)
     shown = {(g["key"]["url_host"], g["key"]["status_code"]): g["count"] for g in by_host_and_code["groups"]}
     assert shown == dict(pairs) and by_host_and_code["other_count"] == 0
 
@@ -311,20 +376,26 @@ async def test_list_calls_sorts_by_duration_over_every_match(big: Sandbox) -> No
     )[5:10]
 
 
-async def test_an_export_over_the_budget_still_shows_its_first_rows(big: Sandbox) -> None:
-    numbers = big.state["numbers"]
+@pytest.mark.parametrize("tool", ["export_numbers_csv", "export_calls_csv"])
+async def test_an_export_over_the_budget_still_shows_its_first_rows(big: Sandbox, tool: str) -> None:
+    """Both exports answer in one shape: a summary of every row and the first rows inline, the file linked;
+    the whole answer (both copies together, and the link) within 2,000 tokens."""
+    arguments = {"since": since(big, 7)} if tool == "export_calls_csv" else {}
     async with viewer(big) as client:
-        result = await client.call_tool("export_numbers_csv", {})
-    assert not result.is_error
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content[0].text
+        (link,) = [block for block in result.content if block.type == "resource_link"]
+        (contents,) = (await client.read_resource(str(link.uri))).contents
+    rows = list(csv.DictReader(io.StringIO(contents.text)))
     export = result.structured_content
-    assert export["rows"] == len(numbers) and export["summary"]["by_status"] == dict(
-        Counter(n["status"] for n in numbers)
+    assert export["rows"] == len(rows) > len(export["first_rows"]) >= 5
+    assert [r["id"] for r in export["first_rows"]] == [r["id"] for r in rows[: len(export["first_rows"])]]
+    assert export["summary"]["by_status"] == dict(Counter(r["status"] for r in rows).most_common(8))
+    assert f"the first {len(export['first_rows'])} of {len(rows)} rows are shown" in result.content[0].text
+    both = json.dumps(export, separators=(",", ":"), ensure_ascii=False) + "".join(
+        getattr(block, "text", "") or block.model_dump_json() for block in result.content
     )
-    preview = list(csv.DictReader(io.StringIO(export["preview"])))
-    assert len(preview) == export["shown_rows"] >= 20
-    assert [r["id"] for r in preview] == [n["id"] for n in numbers[: len(preview)]]
-    assert export["preview"] in result.content[0].text and result.content[1].type == "resource_link"
-    assert result_tokens(result) <= 4000
+    assert len(ENCODING.encode(both)) <= 2000
 
 
 # --- the catalogue, and the instructions -------------------------------------------------------------
@@ -358,3 +429,36 @@ async def test_the_instructions_say_how_group_by_and_top_work(sandbox: Sandbox) 
 
     assert "caller_number" in offered("list_calls") and "url_host" in offered("list_webhook_deliveries")
     assert offered("list_numbers") == ["area_code", "status", "type", "call_flow_name", "group_name"]
+
+
+# --- how groups are published and shown --------------------------------------------------------------
+
+
+def test_only_lists_that_group_publish_the_group_fields() -> None:
+    group_fields = {"groups", "groups_total", "other_count", "time_zone"}
+    lists = [spec for spec in catalogue.load() if spec.listing is not None]
+    assert any(spec.listing.group_by for spec in lists) and any(not spec.listing.group_by for spec in lists)
+    for spec in lists:
+        published = set(spec.output_model.model_json_schema()["properties"])
+        assert (group_fields <= published) == bool(spec.listing.group_by), spec.name
+        assert bool(group_fields & published) == bool(spec.listing.group_by), spec.name
+
+
+async def test_a_group_without_a_value_shows_as_none_in_both_copies(sandbox: Sandbox) -> None:
+    flowless = sum(1 for n in sandbox.state["numbers"] if not n["call_flow_id"])
+    assert flowless, "the seed has numbers on no flow"
+    async with viewer(sandbox) as client:
+        result = await client.call_tool("list_numbers", {"group_by": ["call_flow_name"], "top": 50})
+    groups = result.structured_content["groups"]
+    assert {"key": {"call_flow_name": "(none)"}, "count": flowless} in [
+        {"key": g["key"], "count": g["count"]} for g in groups
+    ]
+    text = result.content[0].text
+    assert "call_flow_name (none)" in text and "None" not in text
+
+
+def test_the_sort_help_says_any_field_an_item_shows() -> None:
+    spec = catalogue.by_name()["list_numbers"]
+    (line,) = [line for line in tool_help.argument_lines(spec) if line.strip().startswith("sort ")]
+    assert "any field an item shows, e.g. name" in line and "-field for descending" in line
+    assert "one of" not in line

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
-from mcp_types import EmbeddedResource
 
 from cs_mcp.sandbox import Sandbox
 from tests.conftest import Connect, call, call_error, confirmed
@@ -273,24 +272,28 @@ async def test_number_stats_agree_with_state(sandbox: Sandbox, connect: Connect)
 # --- export -----------------------------------------------------------------------------------------
 
 
-async def test_export_is_an_embedded_csv_resource_of_every_number(sandbox: Sandbox, connect: Connect) -> None:
+async def test_export_links_a_csv_of_every_number_and_shows_its_first_rows(
+    sandbox: Sandbox, connect: Connect
+) -> None:
     async with connect() as client:
         result = await client.call_tool("export_numbers_csv", {})
-    assert not result.is_error
-    resources = [c for c in result.content if isinstance(c, EmbeddedResource)]
-    assert len(resources) == 1
-    resource = resources[0].resource
-    assert resource.mime_type == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(resource.text)))
+        assert not result.is_error
+        (link,) = [c for c in result.content if c.type == "resource_link"]
+        assert link.mime_type == "text/csv"
+        (contents,) = (await client.read_resource(str(link.uri))).contents
+    rows = list(csv.DictReader(io.StringIO(contents.text)))
     assert sorted((r["id"], r["phone_number"], r["name"]) for r in rows) == sorted(
         (n["id"], n["phone_number"], n["name"]) for n in numbers(sandbox)
     )
     by_id = {n["id"]: n for n in numbers(sandbox)}
     assert all(int(r["total_calls"]) == by_id[r["id"]]["total_calls"] for r in rows)
     structured = result.structured_content
-    assert structured["rows"] == len(numbers(sandbox))
-    assert structured["resource_uri"] == str(resource.uri)
+    assert structured["rows"] == len(numbers(sandbox)) and structured["resource_uri"] == str(link.uri)
     assert structured["summary"]["by_status"] == dict(Counter(n["status"] for n in numbers(sandbox)))
+    first = structured["first_rows"]
+    assert first and [(r["id"], r["total_calls"]) for r in first] == [
+        (r["id"], int(r["total_calls"])) for r in rows[: len(first)]
+    ]
 
 
 # --- buying, changing and releasing -----------------------------------------------------------------

@@ -15,6 +15,7 @@ from benchmarks.questions.expect import Approx, Top, matches
 from benchmarks.questions.questions import QUESTIONS, Question, Step, total
 from benchmarks.questions.run import (
     EXACT,
+    SAID_INCOMPLETE,
     SECTION_HEADING,
     WAITING,
     WRONG,
@@ -78,6 +79,15 @@ async def test_a_wrong_extractor_is_reported_wrong(small: Sandbox) -> None:
     assert outcome.status == WRONG
     assert outcome.detail.startswith("got ") and "expected" in outcome.detail
     assert outcome.calls == 1
+
+
+async def test_a_short_answer_that_says_so_is_told_apart_from_a_wrong_one(small: Sandbox) -> None:
+    """The forms API returns each form's recent submissions only: a count over all of them comes out short,
+    and search_text says which were not read; that is not the same failure as a wrong answer."""
+    (outcome,) = (await measure(sandbox=small, questions=[question("forms_banging")])).outcomes
+    assert outcome.status == SAID_INCOMPLETE
+    assert "the API returns only each form's most recent submissions" in outcome.detail
+    assert outcome.detail.startswith("got ") and "expected" in outcome.detail
 
 
 async def test_a_plan_the_server_cannot_follow_yet_names_what_is_missing(small: Sandbox) -> None:

@@ -57,8 +57,23 @@ async def test_counts_cover_every_match_while_the_page_is_short(connect: Any, sa
         found = await call(client, "search_text", query="water", kinds=["sms", "voicemail", "form"], limit=3)
     assert found["by_kind"] == {"sms": len(texts), "voicemail": len(voicemails), "form": len(forms)}
     assert found["total"] == len(texts) + len(voicemails) + len(forms) > 3
-    assert len(found["matches"]) == 3 and found["complete"] is True
-    assert "older were not read" in found["searched"]["form"]  # the API keeps older submissions back
+    assert len(found["matches"]) == 3
+    # The API keeps older submissions back: said exactly, and the counts do not read as complete.
+    kept_back = sum(len(f["submissions"]) - 10 for f in sandbox.state["forms"] if len(f["submissions"]) > 10)
+    assert kept_back > 0 and found["complete"] is False
+    assert f"; {kept_back} older submissions of" in found["searched"]["form"]
+    assert "cannot page back" in found["searched"]["form"]
+    assert (
+        found["searched"]["sms"]
+        == f"all {len(sandbox.state['conversations'])} SMS threads active in the window"
+    )
+
+
+async def test_every_thread_is_read_and_the_counts_are_complete(connect: Any, sandbox: Sandbox) -> None:
+    async with connect() as client:
+        found = await call(client, "search_text", query="water", kinds=["sms", "voicemail"], limit=1)
+    assert sandbox.requests.matching("GET", "/texts") == len(sandbox.state["conversations"])
+    assert found["complete"] is True and found["by_kind"]["sms"] == len(sms_matching(sandbox, "water"))
 
 
 async def test_phrase_wants_the_words_in_order(connect: Any) -> None:
@@ -109,15 +124,28 @@ async def test_threads_are_bounded_newest_first_and_say_so(
 ) -> None:
     monkeypatch.setattr(text_sources, "MAX_THREADS", 3)
     conversations = sandbox.state["conversations"]
-    newest = sorted(conversations, key=lambda c: c["last_message_at"], reverse=True)[:3]
+    by_activity = sorted(conversations, key=lambda c: c["last_message_at"], reverse=True)
     async with connect() as client:
         found = await call(client, "search_text", query="the", kinds=["sms"])
     assert sandbox.requests.matching("GET", "/texts") == 3
-    assert {m["contact"] for m in found["matches"]} <= {c["contact"] for c in newest}
-    assert found["searched"]["sms"].startswith(
-        f"the 3 most recently active of {len(conversations)} SMS threads"
+    assert {m["contact"] for m in found["matches"]} <= {c["contact"] for c in by_activity[:3]}
+    assert found["searched"]["sms"] == (
+        f"3 of {len(conversations)} SMS threads (at most 3 threads a search; one request a thread): the "
+        f"{len(conversations) - 3} not read were last active on or before {by_activity[3]['last_message_at'][:10]}; "
+        "narrow with since/before"
     )
     assert found["complete"] is False
+
+
+async def test_reading_threads_stops_at_its_time_and_says_so(
+    connect: Any, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_sources, "THREADS_SECONDS", 0)  # the deadline has passed before any answer
+    async with connect() as client:
+        found = await call(client, "search_text", query="the", kinds=["sms"])
+    assert found["complete"] is False and found["total"] == 0
+    assert found["searched"]["sms"].startswith(f"0 of {len(sandbox.state['conversations'])} SMS threads")
+    assert "reading stopped after 0 s" in found["searched"]["sms"]
 
 
 async def test_since_and_before_bound_the_matches(connect: Any, sandbox: Sandbox) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.questions import when
 from benchmarks.questions.expect import pairs_top
+from cs_mcp.dimensions import NO_VALUE
 
 Results = Sequence[Mapping[str, Any]]  # structured content of each call so far, in order
 Arguments = Mapping[str, Any] | Callable[[Results], Mapping[str, Any]]
@@ -78,7 +79,7 @@ def first_named_group(dim: str) -> Callable[[Results], Any]:
     """(key, count) of the biggest group whose key is not empty (numbers without a flow or group)."""
 
     def read(results: Results) -> Any:
-        group = next(g for g in last(results)["groups"] if g["key"][dim])
+        group = next(g for g in last(results)["groups"] if g["key"][dim] not in (None, NO_VALUE))
         return group["key"][dim], group["count"]
 
     return read

@@ -39,6 +39,8 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
 # BENCHMARKS.md's last section, written here and kept when `python -m benchmarks.run --write` rewrites the rest.
 SECTION_HEADING = "## Questions, one by one"
 EXACT, WRONG, UNREADABLE, ERROR, WAITING = "exact", "wrong", "unreadable", "error", "not answerable yet"
+# Wrong, but the answer said it was not complete and why (e.g. records the API does not return).
+SAID_INCOMPLETE = "short, and said so"
 
 
 @dataclass
@@ -47,7 +49,8 @@ class Outcome:
     text: str  # the question with its subjects filled in
     status: str
     detail: str = ""
-    tokens: list[int] = field(default_factory=list)  # per call made
+    tokens: list[int] = field(default_factory=list)  # per call made: both copies together
+    larger: list[int] = field(default_factory=list)  # per call made: the larger copy (what the budget counts)
 
     @property
     def calls(self) -> int:
@@ -72,17 +75,25 @@ class Report:
     def result_tokens(self) -> list[int]:
         return [t for o in self.outcomes for t in o.tokens]
 
+    @property
+    def larger_copies(self) -> list[int]:
+        return [t for o in self.outcomes for t in o.larger]
+
     def waiting_on(self) -> Counter[str]:
         return Counter(o.detail for o in self.outcomes if o.status == WAITING)
 
     def summary(self) -> str:
-        tokens = self.result_tokens
-        spent = f"median {statistics.median(tokens):,.0f}, max {max(tokens):,}" if tokens else "none"
+        def spent(tokens: list[int]) -> str:
+            return f"median {statistics.median(tokens):,.0f}, max {max(tokens):,}" if tokens else "none"
+
         waiting = ", ".join(f"{piece} ({n})" for piece, n in self.waiting_on().most_common())
+        short = sum(o.status == SAID_INCOMPLETE for o in self.outcomes)
         return (
             f"{len(self.outcomes)} questions at scale {self.scale} (now {when.NOW:%Y-%m-%d %H:%M} UTC): "
             f"answered exactly {self.share():.0%} (in one call {self.share(calls=1):.0%}, in two "
-            f"{self.share(calls=2):.0%}); result tokens {spent}.\n"
+            f"{self.share(calls=2):.0%}; short and said so: {short}); result tokens, both copies together "
+            f"{spent(self.result_tokens)}; the larger copy (what the output budget counts) "
+            f"{spent(self.larger_copies)}.\n"
             f"Not answerable yet, waiting on: {waiting or 'nothing'}"
         )
 
@@ -128,11 +139,22 @@ def filled(value: Any, subjects: Mapping[str, str]) -> Any:
     return value
 
 
-def result_tokens(result: Any) -> int:
-    """What the assistant receives, as the output budget counts it: structuredContent JSON plus text."""
+def copy_tokens(result: Any) -> tuple[int, int]:
+    """The tokens of each copy of a result: its structuredContent JSON, and its text."""
     text = "\n".join(block.text for block in result.content if getattr(block, "type", "") == "text")
     structured = json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False)
-    return count_tokens(structured) + count_tokens(text)
+    return count_tokens(structured), count_tokens(text)
+
+
+def said_incomplete(results: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why an answer said it was not complete (a search's `complete: false`), if one did."""
+    for result in results:
+        if result.get("complete") is False:
+            searched = result.get("searched") or {}
+            return (
+                "; ".join(f"{kind}: {how}" for kind, how in searched.items() if "not" in how) or "incomplete"
+            )
+    return None
 
 
 async def ask(
@@ -156,7 +178,9 @@ async def ask(
             message = " ".join(getattr(block, "text", "") for block in result.content)
             outcome.status, outcome.detail = ERROR, f"{step.tool}: {message[:200]}"
             return outcome
-        outcome.tokens.append(result_tokens(result))
+        copies = copy_tokens(result)
+        outcome.tokens.append(sum(copies))
+        outcome.larger.append(max(copies))
         results.append(result.structured_content or {})
     expected = ANSWERS[question.id](raw)
     try:
@@ -168,6 +192,8 @@ async def ask(
         outcome.status = EXACT
     else:
         outcome.status, outcome.detail = WRONG, f"got {shown(got)}, expected {shown(expected)}"
+        if why := said_incomplete(results):
+            outcome.status, outcome.detail = SAID_INCOMPLETE, f"{outcome.detail}; it said: {why[:300]}"
     return outcome
 
 
@@ -191,7 +217,8 @@ def section(report: Report) -> str:
         f"{SECTION_HEADING}\n\n"
         f"Measured {today} by `python -m benchmarks.questions.run --write` (benchmarks/questions: the "
         "questions and their plans in questions.py, the exact answers in answers.py). Per question: its "
-        "calls, the largest result in o200k tokens, and whether the answer read from the results is exact.\n\n"
+        "calls, the largest result in o200k tokens (structuredContent JSON and text together), and whether the "
+        "answer read from the results is exact.\n\n"
         f"```\n{lines}\n\n{report.summary()}\n```\n"
     )
 

@@ -41,38 +41,27 @@ class Calls(Resource):
         more = data.get("next_cursor") if data.get("has_more", True) else None
         return CallLogPage(items, str(more) if more else None)
 
-    async def every(
+    async def each_page(
         self,
         filters: Mapping[str, Any],
         *,
         total: int,
-        progress: Callable[[int], Awaitable[None]] | None = None,
-    ) -> list[dict[str, Any]]:
+        take: Callable[[list[dict[str, Any]]], Awaitable[None]],
+    ) -> None:
         """Every call matching `filters`, of which there are `total` (as counted by `analytics`), read in
-        pages by offset, several at once; newest first, each call once (a call logged meanwhile shifts
-        the offsets, so one may be read twice)."""
-        pages: dict[int, list[dict[str, Any]]] = {}
+        pages by offset, several at once, each handed to `take` as it arrives (in any order) and not
+        kept: a caller that counts holds its counts, not the calls. A call logged meanwhile shifts the
+        offsets, so one may come twice (its id tells)."""
         limiter = anyio.CapacityLimiter(PAGES_AT_ONCE)
 
         async def read(offset: int) -> None:
             async with limiter:
                 query = {**filters, "limit": MAX_CALLS_PAGE, "offset": offset}
-                pages[offset] = (await self._get("/calls", query)).items("calls")
-                if progress is not None:
-                    await progress(len(pages))
+                await take((await self._get("/calls", query)).items("calls"))
 
         async with anyio.create_task_group() as group:
             for offset in range(0, total, MAX_CALLS_PAGE):
                 group.start_soon(read, offset)
-        seen: set[Any] = set()
-        calls = []
-        for offset in sorted(pages):
-            for item in pages[offset]:
-                ident = item.get("id")
-                if ident is None or ident not in seen:
-                    seen.add(ident)
-                    calls.append(item)
-        return calls
 
     async def get(self, call_id: object) -> dict[str, Any]:
         """One call, with its summary and transcription."""

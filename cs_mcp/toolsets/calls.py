@@ -29,6 +29,7 @@ from cs_mcp.listing import (
     build_page,
     group_request,
     grouped_fields,
+    page_model,
     page_note,
     page_size,
     project,
@@ -229,7 +230,7 @@ async def list_calls(call: ToolCall, params: ListCalls) -> Measured[CallPage]:
     async def page_of(size: int) -> CallPage:
         page = await call.api.calls.page(filters, limit=size, cursor=params.cursor) if size else None
         shown = page.items if page else []
-        return CallPage(
+        return page_model(CallItem, grouping)(
             total=total,
             items=[CallItem.model_validate(project(item, CallItem, params.fields, zone)) for item in shown],
             next_cursor=page.next_cursor if page else None,
@@ -264,12 +265,7 @@ async def _call_groups(
         counted.totals.calls,
         untrusted=dimensions.untrusted_dimensions(by, CallItem),
     )
-    how = (
-        f"groups counted from the {counted.calls_read} matching calls"
-        if counted.computed_from_calls
-        else None
-    )
-    return grouping, how
+    return grouping, counted.how(by)
 
 
 async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, Any]) -> Measured[CallPage]:

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from cs_mcp import fan_out, flows, routing
 from cs_mcp.api.models import Number, Released
 from cs_mcp.errors import CallScalerError, WriteOutcomeUnknown
-from cs_mcp.exports import CsvFile, csv_result
+from cs_mcp.exports import CsvExport, export_result
 from cs_mcp.filters import Contains, Match, NonZero
 from cs_mcp.guardrails.acting import OutcomeUnknown
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
@@ -22,7 +22,7 @@ from cs_mcp.listing import ListQuery, Page, summarise
 from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
 from cs_mcp.spec import ToolFunctions
 
-__all__ = ["CsvFile", "Number", "Released"]  # re-exported: the catalogue names them in this toolset
+__all__ = ["Number", "Released"]  # re-exported: the catalogue names them in this toolset
 
 NumberStatus = Literal["active", "paused"]
 NumberType = Literal["local", "toll_free"]
@@ -39,6 +39,7 @@ class NumberItem(ApiObject):
 
 
 NumberPage = Page[NumberItem]
+NumberExport = CsvExport[NumberItem]
 
 
 class ListNumbers(ListQuery):
@@ -165,14 +166,15 @@ async def get_number(call: ToolCall, params: GetNumber) -> Number:
 
 
 async def export_numbers_csv(call: ToolCall, params: NoArguments) -> CallToolResult:
-    """The CSV never goes into the conversation whole unless it fits: see `cs_mcp.exports`."""
+    """The file kept and linked, a summary and its first rows inline: see `cs_mcp.exports`."""
     raw = await call.api.numbers.export()
-    return await csv_result(
+    return await export_result(
         lambda name, text: call.guardrails.keep_export(call.ctx, name, text),
-        "numbers",
-        raw.content.decode("utf-8", errors="replace"),
-        lambda rows: summarise(rows, ("status", "type"), ()),
-        call.settings.max_output_tokens,
+        raw.content,
+        stem="numbers",
+        row_model=NumberItem,
+        summary=lambda rows: summarise(rows, ("status", "type"), ()),
+        budget=call.settings.max_output_tokens,
     )
 
 

@@ -3,6 +3,7 @@ webhook delivery logs."""
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
@@ -12,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from cs_mcp import call_groups, definitions, handlers
 from cs_mcp.budget import Measured, fit_budget
 from cs_mcp.call_groups import Metric
-from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone
+from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone, shown
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, unpublished_default
@@ -106,9 +107,6 @@ class Analytics(BaseModel):
     note: str | None = None
 
 
-NO_VALUE = "(none)"  # a group of calls without the value (no campaign): a row drops a null field
-
-
 def _rank(by: Sequence[str]) -> Callable[[tuple[tuple[Any, ...], call_groups.Tally]], Any]:
     """Busiest first; in time order when the first dimension is a time (weekdays Monday first)."""
     in_time_order = bool(by) and by[0] in call_groups.TIME_DIMENSIONS
@@ -134,31 +132,31 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
         zone,
         lambda done, pages: call.progress(done, pages, f"read {done} of {pages} pages of calls"),
     )
-    ordered = sorted(counted.groups.items(), key=_rank(by))
+    # Rows only for the most a page may show: by caller there can be tens of thousands of groups.
+    ordered = heapq.nsmallest(params.limit, counted.groups.items(), key=_rank(by))
     rows = [
         AnalyticsRow.model_validate(
             {
-                **{d: NO_VALUE if v is None else v for d, v in zip(by, key, strict=True)},
+                **{d: shown(v) for d, v in zip(by, key, strict=True)},
                 **{m: tally.metric(m) for m in params.metrics},
             }
         )
         for key, tally in ordered
     ] or [AnalyticsRow.model_validate({m: counted.totals.metric(m) for m in params.metrics})]
+    rows_total = len(counted.groups) or len(rows)
     totals: dict[str, Any] = {m: counted.totals.metric(m) for m in params.metrics}
-    computed = (
-        f"counted from the {counted.calls_read} matching calls" if counted.computed_from_calls else None
-    )
+    computed = counted.how(by)
 
     async def first(size: int) -> Analytics:
-        cut = f"first {size} of {len(rows)} rows; narrow the filters or group by fewer fields"
+        cut = f"first {size} of {rows_total} rows; narrow the filters or group by fewer fields"
         return Analytics(
             group_by=by,
             rows=rows[:size],
-            rows_total=len(rows),
+            rows_total=rows_total,
             totals=totals,
             computed_from_calls=True if counted.computed_from_calls else None,
             time_zone=str(zone) if in_time_zone(by) else None,
-            note="; ".join(filter(None, [cut if size < len(rows) else None, computed])) or None,
+            note="; ".join(filter(None, [cut if size < rows_total else None, computed])) or None,
         )
 
     return await fit_budget(call.settings.max_output_tokens, min(params.limit, len(rows)), first)

@@ -89,7 +89,9 @@ class TextSearchResult(BaseModel):
     by_kind: dict[str, int]
     matches: list[TextMatch] = Field(description="newest first")
     searched: dict[str, str] = Field(description="per kind, what was read")
-    complete: bool = Field(description="false: a bound stopped a kind early (see searched)")
+    complete: bool = Field(
+        description="false: some text was not read: a bound, or the API keeps it back (see searched)"
+    )
     note: str | None = Field(None, exclude=True)
 
 
