@@ -225,6 +225,16 @@ def check_sort(field: str, items: Sequence[Mapping[str, Any]], declared: Sequenc
     )
 
 
+def most_common_first(counts: list[tuple[str, int]], top: int) -> dict[str, int]:
+    """The `top` most frequent values (`counts` is sorted, most first), the rest folded into "(other)"
+    with the number of distinct values beside it."""
+    kept = dict(counts[:top])
+    if len(counts) > top:
+        kept["(other)"] = sum(count for _, count in counts[top:])
+        kept["(distinct)"] = len(counts)
+    return kept
+
+
 class Tally:
     """Counts by fields (top values, the rest folded) and sum/zero/max of numeric fields, taken a slice
     of items at a time. Values are counted as they are (in C) and named once per distinct value at the
@@ -259,12 +269,7 @@ class Tally:
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {}
         for field, raw in self.counts.items():
-            counts = _named(raw)
-            top = dict(counts[:TOP_VALUES])
-            if len(counts) > TOP_VALUES:
-                top["(other)"] = sum(raw.values()) - sum(top.values())
-                top["(distinct)"] = len(counts)
-            summary[f"by_{field}"] = top
+            summary[f"by_{field}"] = most_common_first(_named(raw), TOP_VALUES)
         for field, (total, zeros, largest) in self.sums.items():
             summary[field] = {"sum": total, "zero": zeros, "max": 0 if largest is None else largest}
         return summary

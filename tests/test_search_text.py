@@ -4,6 +4,7 @@ against matches computed here from the sandbox's raw data, with its bounds and i
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from cs_mcp.models import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
 from cs_mcp.text_search import TextQuery
+from cs_mcp.toolsets import search
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio
@@ -42,6 +44,24 @@ async def test_who_asked_by_text_about_saturday_in_one_call(connect: Any, sandbo
     assert {m["contact"] for m in found["matches"]} == contacts
     assert all(m["direction"] == "inbound" and "Saturday" in m["snippet"] for m in found["matches"])
     assert [m["at"] for m in found["matches"]] == sorted((m["at"] for m in found["matches"]), reverse=True)
+
+
+async def test_who_matched_is_counted_over_every_match_even_with_one_shown(
+    connect: Any, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = Counter(
+        t["from_number"] if t["direction"] == "inbound" else t["to_number"]
+        for t in sms_matching(sandbox, "water")
+    )
+    assert len(expected) > 2, "the seed holds several such contacts"
+    async with connect() as client:
+        found = await call(client, "search_text", query="water", kinds=["sms"], limit=1)
+        monkeypatch.setattr(search, "TOP_CONTACTS", 2)
+        folded = await call(client, "search_text", query="water", kinds=["sms"], limit=1)
+    assert len(found["matches"]) == 1 and found["by_contact"] == dict(expected.most_common())
+    assert list(found["by_contact"].values()) == sorted(expected.values(), reverse=True)
+    assert folded["by_contact"]["(distinct)"] == len(expected)
+    assert sum(v for k, v in folded["by_contact"].items() if k != "(distinct)") == sum(expected.values())
 
 
 async def test_counts_cover_every_match_while_the_page_is_short(connect: Any, sandbox: Sandbox) -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_va
 from cs_mcp import text_sources
 from cs_mcp.budget import Measured, clip, fit
 from cs_mcp.handlers import ToolCall
-from cs_mcp.listing import DEFAULT_PAGE_SIZE, unpublished_default
+from cs_mcp.listing import DEFAULT_PAGE_SIZE, most_common_first, unpublished_default
 from cs_mcp.models import Day, Phone, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.text_search import MatchMode, TextQuery
@@ -84,9 +84,16 @@ class TextMatch(BaseModel):
     snippet: UntrustedText
 
 
+# "Who asked about X?" is answered from these counts, whatever page of matches fits.
+TOP_CONTACTS = 50
+
+
 class TextSearchResult(BaseModel):
     total: int = Field(description="matches in everything searched")
     by_kind: dict[str, int]
+    by_contact: dict[str, int] = Field(
+        description=f"matches per contact over all matches, most first: the top {TOP_CONTACTS}, then (other) and (distinct)"
+    )
     matches: list[TextMatch] = Field(description="newest first")
     searched: dict[str, str] = Field(description="per kind, what was read")
     complete: bool = Field(
@@ -128,6 +135,9 @@ async def search_text(call: ToolCall, params: SearchText) -> Measured[TextSearch
     ]
     found.sort(key=lambda hit: hit[0].at, reverse=True)
     by_kind = Counter(record.kind for record, _ in found)
+    by_contact = most_common_first(
+        Counter(record.contact for record, _ in found if record.contact).most_common(), TOP_CONTACTS
+    )
 
     def build(size: int) -> TextSearchResult:
         shown = found[:size]
@@ -137,6 +147,7 @@ async def search_text(call: ToolCall, params: SearchText) -> Measured[TextSearch
         return TextSearchResult(
             total=len(found),
             by_kind={kind: by_kind[kind] for kind in kinds},
+            by_contact=by_contact,
             matches=[_match(record, snippet) for record, snippet in shown],
             searched={kind: source.covered for kind, source in gathered.items()},
             complete=all(source.complete for source in gathered.values()),
