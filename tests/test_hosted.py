@@ -23,7 +23,15 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from cs_mcp.hosted.header import HeaderKeyVerifier
-from cs_mcp.hosted.keys import INVALID_FOR_SECONDS, VALID_FOR_SECONDS, ApiKeyChecker, CallerKey
+from cs_mcp.hosted.keys import (
+    CHECK_PATH,
+    INVALID_FOR_SECONDS,
+    VALID_FOR_SECONDS,
+    ApiKeyChecker,
+    CallerKey,
+    KeyVerdict,
+)
+from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.secrets import contains_secret, redact
 from cs_mcp.spec import Role
 from tests import fleet
@@ -379,3 +387,62 @@ def test_caller_keys_are_hidden_but_not_added_to_the_masking_set() -> None:
     assert key.reveal() not in repr(key) + str(key)
     assert not contains_secret(key.reveal()[7:])  # only whole key shapes are masked for callers' keys
     assert redact(f"echo {key.reveal()}") == "echo cs_key_********"
+
+
+class HeldSandbox(httpx.AsyncBaseTransport):
+    """The in-process sandbox API, holding every request until `release` is set: checks started at
+    once are all in flight together, whatever the event loop's order."""
+
+    def __init__(self) -> None:
+        self.api = Sandbox()
+        self._transport = SandboxTransport(self.api)
+        self.release = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.release.wait()
+        return await self._transport.handle_async_request(request)
+
+    def checks(self) -> int:
+        return self.api.requests.matching("GET", CHECK_PATH)
+
+
+async def checked_at_once(checker: ApiKeyChecker, held: HeldSandbox, keys: list[str]) -> list[KeyVerdict]:
+    verdicts: list[KeyVerdict] = []
+
+    async def check(key: str) -> None:
+        verdicts.append(await checker.check(CallerKey(key)))
+
+    async with anyio.create_task_group() as group:
+        for key in keys:
+            group.start_soon(check, key)
+        await anyio.wait_all_tasks_blocked()  # every check has started and waits (on the API or a flight)
+        held.release.set()
+    return verdicts
+
+
+async def test_concurrent_checks_of_one_new_key_share_a_single_api_request() -> None:
+    held = HeldSandbox()
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [MANAGER] * 8)
+    assert len(verdicts) == 8 and all(v.valid for v in verdicts)
+    assert held.checks() == 1
+    await checker.aclose()
+
+
+async def test_a_shared_flight_never_lends_one_keys_verdict_to_another() -> None:
+    held = HeldSandbox()
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [VIEWER, WRONG_KEY, VIEWER, WRONG_KEY])
+    assert sorted(v.valid for v in verdicts) == [False, False, True, True]
+    assert held.checks() == 2  # one per key
+    await checker.aclose()
+
+
+async def test_a_failed_check_is_shared_by_its_waiters_but_the_next_check_asks_again() -> None:
+    held = HeldSandbox()
+    held.api.faults.add("status", status=500, times=1, path=CHECK_PATH)
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [ADMIN] * 3)
+    assert all(v.unavailable for v in verdicts) and held.checks() == 1
+    assert (await checker.check(CallerKey(ADMIN))).valid and held.checks() == 2
+    await checker.aclose()
