@@ -106,6 +106,23 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
         server.close()
 
 
+@pytest.fixture(scope="module")
+def stateless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
+    """A hosted server without MCP sessions: every request stands alone, authenticated on its own."""
+    server = Hosted(tmp_path_factory.mktemp("hosted-stateless"), "--stateless-http")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=["hosted", "stateless"])
+def either(request: pytest.FixtureRequest) -> Hosted:
+    """Each hosted server in turn: with MCP sessions, and without (`--stateless-http`)."""
+    server: Hosted = request.getfixturevalue(request.param)
+    return server
+
+
 def user(base: str, key: str, role: str | None = None, mode: str = "legacy") -> Client:
     """An MCP client sending a user's own key (and the role they claim) on every request."""
     headers = {"Authorization": f"Bearer {key}", **({"X-CallScaler-Role": role} if role else {})}
@@ -121,10 +138,10 @@ async def names(client: Client) -> set[str]:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_each_user_sees_only_their_roles_tools_on_either_era(hosted: Hosted, mode: str) -> None:
+async def test_each_user_sees_only_their_roles_tools_on_either_era(either: Hosted, mode: str) -> None:
     async with (
-        user(hosted.base, VIEWER, mode=mode) as viewer,
-        user(hosted.base, MANAGER, "manager", mode=mode) as manager,
+        user(either.base, VIEWER, mode=mode) as viewer,
+        user(either.base, MANAGER, "manager", mode=mode) as manager,
     ):
         seen: dict[str, set[str]] = {}
 
@@ -142,10 +159,10 @@ async def test_each_user_sees_only_their_roles_tools_on_either_era(hosted: Hoste
         assert capabilities["role"] == "manager"
 
 
-async def test_a_confirmation_token_belongs_to_the_user_it_was_issued_to(hosted: Hosted) -> None:
+async def test_a_confirmation_token_belongs_to_the_user_it_was_issued_to(either: Hosted) -> None:
     async with (
-        user(hosted.base, MANAGER, "manager") as alice,
-        user(hosted.base, ADMIN, "admin") as bob,
+        user(either.base, MANAGER, "manager") as alice,
+        user(either.base, ADMIN, "admin") as bob,
     ):
         group = (await call(alice, "list_number_groups"))["items"][0]
         preview = await call(alice, "delete_number_group", group_id=group["id"])
@@ -294,6 +311,15 @@ async def test_a_session_cannot_be_used_with_another_users_key(hosted: Hosted) -
 
     assert ping_as(ADMIN) == 404  # answered as if the session did not exist
     assert ping_as(MANAGER) == 200
+
+
+async def test_a_stateless_hosted_server_keeps_no_sessions_and_authenticates_every_request(
+    stateless: Hosted,
+) -> None:
+    opened = initialize(stateless.base, Authorization=f"Bearer {MANAGER}")
+    assert opened.status_code == 200 and "mcp-session-id" not in opened.headers
+    assert initialize(stateless.base).status_code == 401
+    assert initialize(stateless.base, Authorization=f"Bearer {WRONG_KEY}").status_code == 401
 
 
 # --- configuration ----------------------------------------------------------------------------------
