@@ -8,7 +8,8 @@ deletes the key, and with it every token of the grant.
 All state lives in the Store, so every replica sharing it honours every token. Codes and tokens are
 stored under a keyed hash (a store dump holds no usable token); codes and refresh tokens are used
 with `take`, so of two racing exchanges exactly one wins. A refresh token presented again after its
-rotation is taken as stolen (OAuth 2.1 §4.3.1): the whole grant is revoked.
+rotation is taken as stolen (OAuth 2.1 §4.3.1): the whole grant is revoked. Each principal's grants
+are indexed (`GrantIndex`) for the connections page, where their owner ends them (`disconnect`).
 
 The SDK's handlers check PKCE (S256 only), redirect URIs, client secrets and expiries before calling
 in here. Client ID Metadata Documents are not offered: the SDK's server side neither advertises nor
