@@ -18,6 +18,7 @@ resolves them, so clients register dynamically (RFC 7591).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -45,7 +46,7 @@ from cs_mcp.hosted.principal import Principal, PrincipalToken
 from cs_mcp.hosted.vault import Vault
 from cs_mcp.secrets import Secret
 from cs_mcp.spec import Role
-from cs_mcp.state import Store
+from cs_mcp.state import Store, StoreUnavailable
 from cs_mcp.web.signing import ServerSecret
 
 CONSENT_PATH = "/oauth/consent"
@@ -388,7 +389,8 @@ class CallScalerOAuthProvider:
             if len(self._uses_noted) >= MAX_USES_NOTED:
                 self._uses_noted.clear()
         self._uses_noted[grant_id] = now
-        await self.store.put(f"oauth:grant-used:{grant_id}", str(int(now)), REFRESH_LIFETIME)
+        with contextlib.suppress(StoreUnavailable):  # only the page's "last used" falls behind
+            await self.store.put(f"oauth:grant-used:{grant_id}", str(int(now)), REFRESH_LIFETIME)
 
     # Grants
 
