@@ -88,10 +88,16 @@ def _public_url(text: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# A secret of few distinct characters ("aaaa...", "abab...") is long but guessable, and its 8-character
+# pieces, registered for masking, would match ordinary text (runs of one letter) and cut it.
+MIN_SECRET_DISTINCT_CHARS = 10
+
+
 def _server_secret(text: str) -> Secret:
-    if len(text) < MIN_HTTP_TOKEN_CHARS:
+    if len(text) < MIN_HTTP_TOKEN_CHARS or len(set(text)) < MIN_SECRET_DISTINCT_CHARS:
         raise ValueError(
-            f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits); make one with {MAKE_A_TOKEN}"
+            f"needs at least {MIN_HTTP_TOKEN_CHARS} random characters (128 bits) with at least "
+            f"{MIN_SECRET_DISTINCT_CHARS} different ones; make one with {MAKE_A_TOKEN}"
         )
     return Secret(text)
 

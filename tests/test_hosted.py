@@ -23,7 +23,15 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from cs_mcp.hosted.header import HeaderKeyVerifier
-from cs_mcp.hosted.keys import INVALID_FOR_SECONDS, VALID_FOR_SECONDS, ApiKeyChecker, CallerKey
+from cs_mcp.hosted.keys import (
+    CHECK_PATH,
+    INVALID_FOR_SECONDS,
+    VALID_FOR_SECONDS,
+    ApiKeyChecker,
+    CallerKey,
+    KeyVerdict,
+)
+from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.secrets import contains_secret, redact
 from cs_mcp.spec import Role
 from tests import fleet
@@ -98,6 +106,23 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
         server.close()
 
 
+@pytest.fixture(scope="module")
+def stateless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
+    """A hosted server without MCP sessions: every request stands alone, authenticated on its own."""
+    server = Hosted(tmp_path_factory.mktemp("hosted-stateless"), "--stateless-http")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=["hosted", "stateless"])
+def either(request: pytest.FixtureRequest) -> Hosted:
+    """Each hosted server in turn: with MCP sessions, and without (`--stateless-http`)."""
+    server: Hosted = request.getfixturevalue(request.param)
+    return server
+
+
 def user(base: str, key: str, role: str | None = None, mode: str = "legacy") -> Client:
     """An MCP client sending a user's own key (and the role they claim) on every request."""
     headers = {"Authorization": f"Bearer {key}", **({"X-CallScaler-Role": role} if role else {})}
@@ -113,10 +138,10 @@ async def names(client: Client) -> set[str]:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_each_user_sees_only_their_roles_tools_on_either_era(hosted: Hosted, mode: str) -> None:
+async def test_each_user_sees_only_their_roles_tools_on_either_era(either: Hosted, mode: str) -> None:
     async with (
-        user(hosted.base, VIEWER, mode=mode) as viewer,
-        user(hosted.base, MANAGER, "manager", mode=mode) as manager,
+        user(either.base, VIEWER, mode=mode) as viewer,
+        user(either.base, MANAGER, "manager", mode=mode) as manager,
     ):
         seen: dict[str, set[str]] = {}
 
@@ -134,10 +159,10 @@ async def test_each_user_sees_only_their_roles_tools_on_either_era(hosted: Hoste
         assert capabilities["role"] == "manager"
 
 
-async def test_a_confirmation_token_belongs_to_the_user_it_was_issued_to(hosted: Hosted) -> None:
+async def test_a_confirmation_token_belongs_to_the_user_it_was_issued_to(either: Hosted) -> None:
     async with (
-        user(hosted.base, MANAGER, "manager") as alice,
-        user(hosted.base, ADMIN, "admin") as bob,
+        user(either.base, MANAGER, "manager") as alice,
+        user(either.base, ADMIN, "admin") as bob,
     ):
         group = (await call(alice, "list_number_groups"))["items"][0]
         preview = await call(alice, "delete_number_group", group_id=group["id"])
@@ -288,6 +313,15 @@ async def test_a_session_cannot_be_used_with_another_users_key(hosted: Hosted) -
     assert ping_as(MANAGER) == 200
 
 
+async def test_a_stateless_hosted_server_keeps_no_sessions_and_authenticates_every_request(
+    stateless: Hosted,
+) -> None:
+    opened = initialize(stateless.base, Authorization=f"Bearer {MANAGER}")
+    assert opened.status_code == 200 and "mcp-session-id" not in opened.headers
+    assert initialize(stateless.base).status_code == 401
+    assert initialize(stateless.base, Authorization=f"Bearer {WRONG_KEY}").status_code == 401
+
+
 # --- configuration ----------------------------------------------------------------------------------
 
 
@@ -297,6 +331,9 @@ async def test_a_session_cannot_be_used_with_another_users_key(hosted: Hosted) -
         (["serve", "--hosted"], {"CS_MCP_SECRET": SECRET}, "add --transport http"),
         (["serve", "--transport", "http", "--hosted"], {}, "needs CS_MCP_SECRET"),
         (["serve", "--transport", "http", "--hosted"], {"CS_MCP_SECRET": "short"}, "at least 32"),
+        # Long enough but guessable, and pieces of it would be masked out of ordinary text.
+        (["serve", "--transport", "http", "--hosted"], {"CS_MCP_SECRET": "a" * 64}, "at least 10 different"),
+        (["serve", "--transport", "http", "--hosted"], {"CS_MCP_SECRET": "abc123xyz" * 8}, "10 different"),
         (
             ["serve", "--transport", "http", "--hosted"],
             {"CS_MCP_SECRET": SECRET, "CALLSCALER_API_KEY": "cs_key_operator1"},
@@ -315,7 +352,7 @@ def test_hosted_mode_refuses_what_it_cannot_serve(argv: list[str], env: dict[str
     )
     assert done.returncode == 2 and done.stdout == ""
     assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert SECRET not in done.stderr and "cs_key_operator1" not in done.stderr
+    assert all(value not in done.stderr for value in env.values())
 
 
 # --- the key checker and the verifier, alone ---------------------------------------------------------
@@ -376,3 +413,62 @@ def test_caller_keys_are_hidden_but_not_added_to_the_masking_set() -> None:
     assert key.reveal() not in repr(key) + str(key)
     assert not contains_secret(key.reveal()[7:])  # only whole key shapes are masked for callers' keys
     assert redact(f"echo {key.reveal()}") == "echo cs_key_********"
+
+
+class HeldSandbox(httpx.AsyncBaseTransport):
+    """The in-process sandbox API, holding every request until `release` is set: checks started at
+    once are all in flight together, whatever the event loop's order."""
+
+    def __init__(self) -> None:
+        self.api = Sandbox()
+        self._transport = SandboxTransport(self.api)
+        self.release = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.release.wait()
+        return await self._transport.handle_async_request(request)
+
+    def checks(self) -> int:
+        return self.api.requests.matching("GET", CHECK_PATH)
+
+
+async def checked_at_once(checker: ApiKeyChecker, held: HeldSandbox, keys: list[str]) -> list[KeyVerdict]:
+    verdicts: list[KeyVerdict] = []
+
+    async def check(key: str) -> None:
+        verdicts.append(await checker.check(CallerKey(key)))
+
+    async with anyio.create_task_group() as group:
+        for key in keys:
+            group.start_soon(check, key)
+        await anyio.wait_all_tasks_blocked()  # every check has started and waits (on the API or a flight)
+        held.release.set()
+    return verdicts
+
+
+async def test_concurrent_checks_of_one_new_key_share_a_single_api_request() -> None:
+    held = HeldSandbox()
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [MANAGER] * 8)
+    assert len(verdicts) == 8 and all(v.valid for v in verdicts)
+    assert held.checks() == 1
+    await checker.aclose()
+
+
+async def test_a_shared_flight_never_lends_one_keys_verdict_to_another() -> None:
+    held = HeldSandbox()
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [VIEWER, WRONG_KEY, VIEWER, WRONG_KEY])
+    assert sorted(v.valid for v in verdicts) == [False, False, True, True]
+    assert held.checks() == 2  # one per key
+    await checker.aclose()
+
+
+async def test_a_failed_check_is_shared_by_its_waiters_but_the_next_check_asks_again() -> None:
+    held = HeldSandbox()
+    held.api.faults.add("status", status=500, times=1, path=CHECK_PATH)
+    checker = ApiKeyChecker("http://sandbox.invalid/api/v1", transport=held)
+    verdicts = await checked_at_once(checker, held, [ADMIN] * 3)
+    assert all(v.unavailable for v in verdicts) and held.checks() == 1
+    assert (await checker.check(CallerKey(ADMIN))).valid and held.checks() == 2
+    await checker.aclose()

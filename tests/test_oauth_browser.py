@@ -10,6 +10,7 @@ checked against that API."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -34,11 +35,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from cs_mcp.hosted.oauth import CONSENT_PATH
+from cs_mcp.hosted.connections import CONNECTIONS_PATH
+from cs_mcp.hosted.oauth import ACCESS_LIFETIME, CONSENT_PATH
 from cs_mcp.sandbox.auth import SANDBOX_KEYS
 from tests.browser import chromium, screenshot
 from tests.fleet import free_port, wait_until
-from tests.test_hosted import Hosted
+from tests.test_hosted import Hosted, initialize
 from tests.test_oauth_provider import pkce, query
 
 
@@ -147,10 +149,17 @@ async def test_a_user_signs_in_through_the_consent_page_and_the_client_acts_as_t
 
 @asynccontextmanager
 async def connector(
-    base: str, app_base: str, page: Any, user_consents: Callable[[str], Awaitable[None]]
+    base: str,
+    app_base: str,
+    page: Any,
+    user_consents: Callable[[str], Awaitable[None]],
+    *,
+    tokens: MemoryTokens | None = None,
+    app_name: str = "Test connector",
 ) -> AsyncIterator[Client]:
     """An app signed in through OAuth as Claude's connectors are: the SDK's OAuth client registers, sends
-    the browser (`page`) to `user_consents`, then reads the code from the page the browser lands on."""
+    the browser (`page`) to `user_consents`, then reads the code from the page the browser lands on.
+    With `tokens` holding an earlier sign-in, the app uses it and asks the user only if it must."""
 
     async def app_reads_the_redirect() -> AuthorizationCodeResult:
         landed = query(page.url)
@@ -158,8 +167,8 @@ async def connector(
 
     oauth = OAuthClientProvider(
         f"{base}/mcp",
-        OAuthClientMetadata(client_name="Test connector", redirect_uris=[AnyUrl(f"{app_base}/callback")]),
-        MemoryTokens(),
+        OAuthClientMetadata(client_name=app_name, redirect_uris=[AnyUrl(f"{app_base}/callback")]),
+        tokens or MemoryTokens(),
         redirect_handler=user_consents,
         callback_handler=app_reads_the_redirect,
     )
@@ -234,3 +243,115 @@ async def test_deny_returns_access_denied_and_a_forged_csrf_token_is_refused_in_
             assert page.url == f"{base}{CONSENT_PATH}"  # refused on cs_mcp; nothing went to the app
             await screenshot(page, "oauth-consent-refused")
             assert csp_violations(console) == []
+
+
+async def nobody_there(authorization_url: str) -> None:
+    raise AssertionError("the app asked the user to sign in again")
+
+
+def answers_mcp(base: str, access_token: str) -> int:
+    """The status /mcp answers an initialize carrying `access_token`."""
+    return initialize(base, Authorization=f"Bearer {access_token}").status_code
+
+
+@pytest.mark.anyio
+async def test_a_person_sees_both_apps_they_connected_and_disconnects_them_on_the_connections_page(
+    hosted: str,
+) -> None:
+    base = hosted
+    claude, cursor = MemoryTokens(), MemoryTokens()
+    with serving(callback_app) as app_base:
+        async with chromium() as browser:
+            page, console = await new_page(browser)
+            consents = consents_with(page, app_base, SANDBOX_KEYS["admin"], "admin")
+            for tokens, app in ((claude, "Claude"), (cursor, "Cursor")):
+                async with connector(base, app_base, page, consents, tokens=tokens, app_name=app) as client:
+                    assert "purchase_number" in {tool.name for tool in (await client.list_tools()).tools}
+
+            await page.goto(f"{base}{CONNECTIONS_PATH}")
+            assert await page.get_by_role("heading", level=1).inner_text() == (
+                "Apps connected to your CallScaler account"
+            )
+            assert await page.get_by_role("heading", level=2).all_inner_texts() == ["Cursor", "Claude"]
+            await screenshot(page, "oauth-connections")
+            await page.get_by_role("button", name="Disconnect Cursor").click()
+            assert await page.get_by_role("status").inner_text() == "Disconnected."
+            assert await page.get_by_role("heading", level=2).all_inner_texts() == ["Claude"]
+            assert cursor.tokens is not None and claude.tokens is not None
+            assert answers_mcp(base, cursor.tokens.access_token) == 401
+            # Claude's sign-in still works, without asking anyone.
+            async with connector(
+                base, app_base, page, nobody_there, tokens=claude, app_name="Claude"
+            ) as client:
+                assert (await client.call_tool("get_capabilities", {})).structured_content["role"] == "admin"
+
+            await page.goto(f"{base}{CONNECTIONS_PATH}")
+            await page.get_by_role("button", name="Disconnect all").click()
+            assert await page.get_by_role("status").inner_text() == "Disconnected 1 app."
+            assert "No apps are connected" in await page.inner_text("main")
+            assert answers_mcp(base, claude.tokens.access_token) == 401
+
+            stranger, _ = await new_page(browser)  # another browser: no session cookie
+            await stranger.goto(f"{base}{CONNECTIONS_PATH}")
+            assert "not signed in" in await stranger.get_by_role("alert").inner_text()
+            await screenshot(stranger, "oauth-connections-signed-out")
+            assert csp_violations(console) == []
+
+
+class AppClock:
+    """The app's clock (the SDK's OAuth client decides by it when a token has expired), moved on at will;
+    the server keeps real time."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+@pytest.mark.anyio
+async def test_an_expired_token_is_refreshed_without_the_user_and_a_revoked_one_is_refused(
+    hosted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, tokens, asked = hosted, MemoryTokens(), []
+    clock = AppClock()
+    monkeypatch.setattr("mcp.client.auth.oauth2.time", clock)
+    monkeypatch.setattr("mcp.shared.auth_utils.time", clock)
+    with serving(callback_app) as app_base:
+        async with chromium() as browser:
+            page, _ = await new_page(browser)
+            consents = consents_with(page, app_base, SANDBOX_KEYS["viewer"], "viewer")
+
+            async def user(authorization_url: str) -> None:
+                asked.append(authorization_url)
+                await consents(authorization_url)
+
+            async with connector(base, app_base, page, user, tokens=tokens) as client:
+                await client.list_tools()
+                first = tokens.tokens
+                assert first is not None and first.expires_in == ACCESS_LIFETIME and len(asked) == 1
+
+                clock.ahead = ACCESS_LIFETIME + 1  # an hour later, for the app
+                assert (await client.call_tool("get_capabilities", {})).structured_content["role"] == "viewer"
+                renewed = tokens.tokens
+                assert renewed is not None and len(asked) == 1  # refreshed by the app alone
+                assert renewed.access_token != first.access_token
+                assert renewed.refresh_token not in (None, first.refresh_token)
+                assert answers_mcp(base, first.access_token) == 401  # rotated out with its refresh token
+                assert answers_mcp(base, renewed.access_token) == 200
+
+                assert tokens.client is not None and renewed.refresh_token is not None
+                revoked = httpx.post(
+                    f"{base}/revoke",
+                    data={  # as the app signs out (RFC 7009), with the credentials it registered
+                        "token": renewed.refresh_token,
+                        "client_id": str(tokens.client.client_id),
+                        "client_secret": tokens.client.client_secret or "",
+                    },
+                    timeout=10,
+                )
+                assert revoked.status_code == 200
+                assert answers_mcp(base, renewed.access_token) == 401
+                # The app finds itself signed out: it can only send the user to sign in again.
+                await client.list_tools()
+                assert len(asked) == 2

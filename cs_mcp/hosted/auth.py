@@ -16,6 +16,7 @@ from pydantic import AnyHttpUrl
 from starlette.routing import Route
 
 from cs_mcp.config import Settings
+from cs_mcp.hosted.connections import connections_routes
 from cs_mcp.hosted.consent import consent_routes
 from cs_mcp.hosted.header import HeaderKeyVerifier
 from cs_mcp.hosted.keys import KeyChecker
@@ -38,7 +39,8 @@ def resource_metadata_url(settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class HostedAuth:
-    """The SDK's auth settings, the provider behind them, and the consent page to mount beside them."""
+    """The SDK's auth settings, the provider behind them, and the consent and connections pages to
+    mount beside them."""
 
     settings: AuthSettings
     provider: CallScalerOAuthProvider
@@ -47,7 +49,7 @@ class HostedAuth:
         return {"auth": self.settings, "auth_server_provider": self.provider}
 
     def routes(self) -> list[Route]:
-        return consent_routes(self.provider)
+        return consent_routes(self.provider) + connections_routes(self.provider)
 
 
 def hosted_auth(settings: Settings, checker: KeyChecker, store: Store) -> HostedAuth:

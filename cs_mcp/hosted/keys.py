@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import anyio
 import httpx
 
 from cs_mcp.client import CallScalerClient, RetryPolicy
@@ -62,13 +63,29 @@ def _no_key() -> Secret:
     raise RuntimeError("the key checker sends only the key it is checking")
 
 
+NOT_ASKED = KeyVerdict(
+    valid=False,
+    reason="CallScaler could not be asked whether this key works; try again in a minute.",
+    unavailable=True,
+)
+
+
+class _Flight:
+    """One check in progress: callers asking about the same key meanwhile wait for its verdict."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.verdict = NOT_ASKED  # what waiters get if the check is cancelled before it answers
+
+
 class ApiKeyChecker:
     """`KeyChecker` against the API itself: one cheap read with the key, its verdict cached briefly.
 
     The cache is keyed by a salted hash of the key (the salt is this process's, never stored), so the
     memory holds no key. Checks use their own small connection pool: a flood of made-up keys cannot
     take the connections users' calls need. An API that cannot be reached is `unavailable`, not a
-    verdict on the key, and is not cached."""
+    verdict on the key, and is not cached. Concurrent checks of one key (a client opening several
+    requests with a new key at once) share a single request: one flight per key."""
 
     def __init__(
         self,
@@ -87,6 +104,7 @@ class ApiKeyChecker:
         self._clock = clock
         self._salt = secrets.token_bytes(32)
         self._verdicts: dict[bytes, tuple[KeyVerdict, float]] = {}
+        self._flights: dict[bytes, _Flight] = {}
 
     def _cache_key(self, api_key: Secret) -> bytes:
         return hmac.new(self._salt, api_key.reveal().encode(), hashlib.sha256).digest()
@@ -96,10 +114,19 @@ class ApiKeyChecker:
         cached = self._verdicts.get(cache_key)
         if cached is not None and cached[1] > self._clock():
             return cached[0]
-        verdict = await self._ask(api_key)
-        if not verdict.unavailable:
-            self._remember(cache_key, verdict)
-        return verdict
+        flight = self._flights.get(cache_key)
+        if flight is not None:
+            await flight.done.wait()
+            return flight.verdict
+        flight = self._flights[cache_key] = _Flight()
+        try:
+            flight.verdict = await self._ask(api_key)
+        finally:
+            del self._flights[cache_key]
+            flight.done.set()
+        if not flight.verdict.unavailable:
+            self._remember(cache_key, flight.verdict)
+        return flight.verdict
 
     async def _ask(self, api_key: Secret) -> KeyVerdict:
         try:
@@ -114,11 +141,7 @@ class ApiKeyChecker:
             return KeyVerdict(valid=True)
         except CallScalerError as exc:
             logger.warning("could not check an API key with CallScaler: %s", exc)
-            return KeyVerdict(
-                valid=False,
-                reason="CallScaler could not be asked whether this key works; try again in a minute.",
-                unavailable=True,
-            )
+            return NOT_ASKED
         return KeyVerdict(valid=True)
 
     def _remember(self, cache_key: bytes, verdict: KeyVerdict) -> None:

@@ -8,7 +8,8 @@ deletes the key, and with it every token of the grant.
 All state lives in the Store, so every replica sharing it honours every token. Codes and tokens are
 stored under a keyed hash (a store dump holds no usable token); codes and refresh tokens are used
 with `take`, so of two racing exchanges exactly one wins. A refresh token presented again after its
-rotation is taken as stolen (OAuth 2.1 §4.3.1): the whole grant is revoked.
+rotation is taken as stolen (OAuth 2.1 §4.3.1): the whole grant is revoked. Each principal's grants
+are indexed (`GrantIndex`) for the connections page, where their owner ends them (`disconnect`).
 
 The SDK's handlers check PKCE (S256 only), redirect URIs, client secrets and expiries before calling
 in here. Client ID Metadata Documents are not offered: the SDK's server side neither advertises nor
@@ -17,11 +18,13 @@ resolves them, so clients register dynamically (RFC 7591).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mcp.server.auth.provider import (
@@ -37,12 +40,13 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl, BaseModel, Field
 
+from cs_mcp.hosted.grant_index import GrantIndex
 from cs_mcp.hosted.keys import KeyChecker
 from cs_mcp.hosted.principal import Principal, PrincipalToken
 from cs_mcp.hosted.vault import Vault
 from cs_mcp.secrets import Secret
 from cs_mcp.spec import Role
-from cs_mcp.state import Store
+from cs_mcp.state import Store, StoreUnavailable
 from cs_mcp.web.signing import ServerSecret
 
 CONSENT_PATH = "/oauth/consent"
@@ -55,6 +59,9 @@ CLIENT_LIFETIME = 365 * 24 * 60 * 60
 # the fallback (header mode would send it to CallScaler as if it were a key).
 ACCESS_PREFIX = "csmcp_at_"
 REFRESH_PREFIX = "csmcp_rt_"
+# "Last used" on the connections page is this precise: each replica notes a grant's use at most this often.
+LAST_USED_STEP = 5 * 60
+MAX_USES_NOTED = 10_000
 
 
 class PendingAuthorization(BaseModel):
@@ -88,6 +95,8 @@ class Grant(BaseModel):
     role: str
     scopes: list[str]
     resource: str
+    client_name: str = ""
+    signed_in_at: int = 0
     access: str = ""  # the keyed hashes of the grant's current tokens, to delete them on revocation
     refresh: str = ""
 
@@ -112,6 +121,17 @@ class GrantedRefreshToken(RefreshToken):
 
 class GrantedAccessToken(PrincipalToken):
     grant_id: str = Field(exclude=True)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A grant as its owner sees it on the connections page: never the key."""
+
+    grant_id: str
+    client_name: str
+    role: str
+    signed_in_at: int
+    last_used_at: int | None
 
 
 def same_resource(a: str, b: str) -> bool:
@@ -140,6 +160,8 @@ class CallScalerOAuthProvider:
         self.resource_url = resource_url or f"{self.public_url}/mcp"
         self._fallback = fallback
         self._vault = Vault(store, secret)
+        self._index = GrantIndex(store, REFRESH_LIFETIME)
+        self._uses_noted: dict[str, float] = {}
         self._hash_key = secret.derive("oauth-tokens")
         self._clock = clock
 
@@ -203,6 +225,8 @@ class CallScalerOAuthProvider:
             role=role.label,
             scopes=pending.scopes,
             resource=pending.resource,
+            client_name=pending.client_name or "",
+            signed_in_at=int(self._clock()),
         )
         # Until the code is exchanged the grant lives only as long as the code.
         await self._keep(grant, api_key, CODE_LIFETIME)
@@ -301,6 +325,7 @@ class CallScalerOAuthProvider:
         if found is None:
             return None
         grant, api_key = found
+        await self._note_use(grant.id)
         principal = Principal(api_key, Role.parse(grant.role), via="oauth")
         return GrantedAccessToken(
             token=f"oauth:{grant.id}",  # the bearer itself stays out of reprs and logs
@@ -327,12 +352,54 @@ class CallScalerOAuthProvider:
             await self.store.delete(f"oauth:refresh:{grant.refresh}")
         await self._vault.delete(grant_id)
         await self.store.delete(f"oauth:grant:{grant_id}")
+        await self.store.delete(f"oauth:grant-used:{grant_id}")
+        self._uses_noted.pop(grant_id, None)
+
+    # The connections page: a person's own grants, and ending them
+
+    async def connections(self, principal_id: str) -> list[Connection]:
+        """The principal's grants, newest first (ids of grants that have ended are dropped)."""
+        found = []
+        for grant_id in reversed(await self._index.prune(principal_id, self._has_grant)):  # newest first
+            grant = await self._grant(grant_id)
+            if grant is None or grant.principal_id != principal_id:
+                continue
+            used = await self.store.get(f"oauth:grant-used:{grant_id}")
+            found.append(
+                Connection(
+                    grant.id, grant.client_name, grant.role, grant.signed_in_at, int(used) if used else None
+                )
+            )
+        return sorted(found, key=lambda connection: connection.signed_in_at, reverse=True)  # stable
+
+    async def disconnect(self, principal_id: str, grant_id: str) -> bool:
+        """Ends the grant if it is the principal's; another's grant, or one already gone, is left alone."""
+        grant = await self._grant(grant_id) if grant_id else None
+        if grant is None or grant.principal_id != principal_id:
+            return False
+        await self.revoke_grant(grant_id)
+        return True
+
+    async def _note_use(self, grant_id: str) -> None:
+        now = self._clock()
+        if now - self._uses_noted.get(grant_id, float("-inf")) < LAST_USED_STEP:
+            return
+        if len(self._uses_noted) >= MAX_USES_NOTED:  # only recent notes matter; forget the rest
+            self._uses_noted = {k: at for k, at in self._uses_noted.items() if now - at < LAST_USED_STEP}
+            if len(self._uses_noted) >= MAX_USES_NOTED:
+                self._uses_noted.clear()
+        self._uses_noted[grant_id] = now
+        with contextlib.suppress(StoreUnavailable):  # only the page's "last used" falls behind
+            await self.store.put(f"oauth:grant-used:{grant_id}", str(int(now)), REFRESH_LIFETIME)
 
     # Grants
 
     async def _grant(self, grant_id: str) -> Grant | None:
         stored = await self.store.get(f"oauth:grant:{grant_id}")
         return Grant.model_validate_json(stored) if stored else None
+
+    async def _has_grant(self, grant_id: str) -> bool:
+        return await self.store.get(f"oauth:grant:{grant_id}") is not None
 
     async def _grant_and_key(self, grant_id: str) -> tuple[Grant, Secret] | None:
         """The grant and its key; None when either is gone or the key cannot be opened (another
@@ -344,6 +411,7 @@ class CallScalerOAuthProvider:
     async def _keep(self, grant: Grant, api_key: Secret, lifetime: float) -> None:
         await self._vault.put(grant.id, api_key, lifetime)
         await self.store.put(f"oauth:grant:{grant.id}", grant.model_dump_json(), lifetime)
+        await self._index.add(grant.principal_id, grant.id, self._has_grant)
 
     async def _issue(self, grant_id: str, scopes: list[str]) -> OAuthToken:
         """New access and refresh tokens for the grant, replacing its current ones; the grant and its
