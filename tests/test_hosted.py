@@ -55,8 +55,13 @@ def clean_environment(**extra: str) -> dict[str, str]:
 class Hosted:
     """A hosted server (no key of its own) in front of a real `cs-mcp sandbox` REST API."""
 
-    def __init__(self, folder: Path, *options: str) -> None:
-        self.api = fleet.Sandbox()
+    def __init__(
+        self, folder: Path, *options: str, api: fleet.Sandbox | None = None, state: str = ":memory:"
+    ) -> None:
+        """`api`: a sandbox shared with other servers (else one of its own); `state`: the store (a Redis
+        URL shared by replicas)."""
+        self.own_api = api is None
+        self.api = api or fleet.Sandbox()
         self.audit, self.log = folder / "audit.jsonl", folder / "server.log"
         port = fleet.free_port()
         self.base = f"http://127.0.0.1:{port}"
@@ -65,7 +70,7 @@ class Hosted:
             CS_MCP_AUDIT_LOG=str(self.audit),
             CS_MCP_MAX_SMS_PER_HOUR=str(SMS_PER_HOUR),
             CS_MCP_NO_CONFIRM_SMS="1",
-            CS_MCP_STATE=":memory:",
+            CS_MCP_STATE=state,
         )
         argv = [
             "serve",
@@ -94,7 +99,8 @@ class Hosted:
 
     def close(self) -> None:
         fleet.stop(self.process)
-        self.api.close()
+        if self.own_api:
+            self.api.close()
 
 
 @pytest.fixture(scope="module")

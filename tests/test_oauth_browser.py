@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +39,7 @@ from starlette.routing import Route
 from cs_mcp.hosted.connections import CONNECTIONS_PATH
 from cs_mcp.hosted.oauth import ACCESS_LIFETIME, CONSENT_PATH
 from cs_mcp.sandbox.auth import SANDBOX_KEYS
+from tests import fleet
 from tests.browser import chromium, screenshot
 from tests.fleet import free_port, wait_until
 from tests.test_hosted import Hosted, initialize
@@ -355,3 +357,48 @@ async def test_an_expired_token_is_refreshed_without_the_user_and_a_revoked_one_
                 # The app finds itself signed out: it can only send the user to sign in again.
                 await client.list_tools()
                 assert len(asked) == 2
+
+
+@pytest.mark.anyio
+async def test_replicas_sharing_redis_honour_each_others_sign_ins_and_revocations(
+    tmp_path: Path,
+) -> None:
+    """Two hosted replicas behind one public URL, one Redis, one CS_MCP_SECRET: a sign-in made on one is
+    honoured by the other, and revoking it on the other ends it everywhere."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    api = fleet.Sandbox()
+    replicas: list[Hosted] = []
+    try:
+        with fleet.running_redis(tmp_path) as redis:
+            first = Hosted(tmp_path / "a", api=api, state=redis.url)
+            replicas.append(first)
+            # Behind a proxy both answer to the same public URL: the issuer every token names.
+            second = Hosted(tmp_path / "b", "--public-url", first.base, api=api, state=redis.url)
+            replicas.append(second)
+            tokens = MemoryTokens()
+            with serving(callback_app) as app_base:
+                async with chromium() as browser:
+                    page, _ = await new_page(browser)
+                    consents = consents_with(page, app_base, SANDBOX_KEYS["manager"], "manager")
+                    async with connector(first.base, app_base, page, consents, tokens=tokens) as client:
+                        await client.list_tools()
+            assert tokens.tokens is not None and tokens.client is not None
+            access = tokens.tokens.access_token
+            assert answers_mcp(second.base, access) == 200
+
+            revoked = httpx.post(
+                f"{second.base}/revoke",
+                data={
+                    "token": access,
+                    "client_id": str(tokens.client.client_id),
+                    "client_secret": tokens.client.client_secret or "",
+                },
+                timeout=10,
+            )
+            assert revoked.status_code == 200
+            assert answers_mcp(first.base, access) == 401 and answers_mcp(second.base, access) == 401
+    finally:
+        for replica in replicas:
+            replica.close()
+        api.close()
