@@ -119,13 +119,14 @@ class Counted:
     computed_from_calls: bool = False
     pages_read: int = 0
 
-    def how(self, dimensions: Sequence[str]) -> str | None:
-        """How the groups were counted, when it was not by the Analytics API: for the answer to say."""
+    def how(self, dimensions: Sequence[str], cannot: str | None = None) -> str | None:
+        """How the groups were counted, when it was not by the Analytics API: for the answer to say.
+        `cannot`: what the API could not do, if not the grouping."""
         if not self.computed_from_calls:
             return None
         return (
             f"computed from the {self.totals.calls:,} matching calls, read in {self.pages_read:,} pages "
-            f"(the Analytics API cannot group by {', '.join(dimensions)})"
+            f"(the Analytics API cannot {cannot or 'group by ' + ', '.join(dimensions)})"
         )
 
     def add(self, item: Mapping[str, Any], names: Sequence[str], zone: ZoneInfo) -> None:
@@ -150,14 +151,16 @@ async def count_calls(
     dimensions: Sequence[str],
     zone: ZoneInfo,
     progress: Progress | None = None,
+    keep: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Counted:
-    """The matching calls counted per combination of `dimensions` (none: totals only)."""
-    if api_can_group(dimensions, zone):
+    """The matching calls counted per combination of `dimensions` (none: totals only); `keep`, a test
+    the API cannot make (a weekday), leaves out the calls it fails, so those are counted from pages."""
+    if keep is None and api_can_group(dimensions, zone):
         try:
             return await _from_analytics(calls, filters, dimensions)
         except InvalidRequest:  # an API whose analytics lack a metric used here: count the calls
             pass
-    return await _from_pages(calls, filters, dimensions, zone, progress)
+    return await _from_pages(calls, filters, dimensions, zone, progress, keep)
 
 
 async def _from_analytics(calls: Calls, filters: Mapping[str, Any], dimensions: Sequence[str]) -> Counted:
@@ -189,6 +192,7 @@ async def _from_pages(
     dimensions: Sequence[str],
     zone: ZoneInfo,
     progress: Progress | None,
+    keep: Callable[[Mapping[str, Any]], bool] | None,
 ) -> Counted:
     """Every matching call counted page by page as the pages arrive; only the tallies are kept."""
     counted = Counted({}, Tally(), computed_from_calls=True)
@@ -202,7 +206,8 @@ async def _from_pages(
                 if ident in seen:
                     continue
                 seen.add(str(ident))
-            counted.add(item, names, zone)
+            if keep is None or keep(item):
+                counted.add(item, names, zone)
         counted.pages_read += 1
         await anyio.sleep(0)  # a page's counting is the loop's only work between reads: let others run
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,10 @@ Call = dict[str, Any]
 
 def calls_of(sandbox: Sandbox) -> list[Call]:
     return list(sandbox.state["calls"])
+
+
+def moment(created_at: str) -> datetime:
+    return datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def today(sandbox: Sandbox) -> date:
@@ -126,6 +131,20 @@ async def test_qualified_filter_on_list_calls_and_analytics(sandbox: Sandbox, co
     assert counted["totals"]["calls"] == qualified["total"]
     by_id = {c["id"]: c for c in calls}
     assert all(by_id[item["id"]]["qualified_ai"] for item in qualified["items"])
+
+
+async def test_one_weekdays_calls_by_hour_in_one_call(sandbox: Sandbox, connect: Connect) -> None:
+    """ "On Saturdays, which hour is busiest?": the weekday filter keeps one weekday's calls (in the
+    business's time zone, UTC here), counted from pages since the Analytics API cannot."""
+    saturdays = [c for c in calls_of(sandbox) if moment(c["created_at"]).weekday() == 5]
+    expected = Counter(moment(c["created_at"]).hour for c in saturdays)
+    async with connect("viewer") as client:
+        got = await call(client, "get_call_analytics", weekday="saturday", group_by=["hour"], limit=24)
+        error = await call_error(client, "get_call_analytics", weekday="caturday")
+    assert got["totals"]["calls"] == len(saturdays) > 0 and got["computed_from_calls"] is True
+    assert {int(row["hour"]): row["calls"] for row in got["rows"]} == dict(expected)
+    assert "keep saturdays only" in got["note"]
+    assert "weekday" in error
 
 
 # --- compare_periods ------------------------------------------------------------------------------------

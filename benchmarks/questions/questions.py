@@ -534,13 +534,9 @@ QUESTIONS: tuple[Question, ...] = (
         "On Saturdays, which hour is busiest (last 90 days)?",
         (
             "get_call_analytics",
-            {**window(when.LAST_90), "group_by": ["weekday", "hour"], "metrics": ["calls"], "limit": 200},
+            {**window(when.LAST_90), "weekday": "saturday", "group_by": ["hour"], "limit": 24},
         ),
-        extract=lambda results: pairs_top(
-            (hour(r["hour"]), r["calls"])
-            for r in last(results)["rows"]
-            if weekday(r["weekday"]) == "saturday"
-        ),
+        extract=lambda results: pairs_top((hour(r["hour"]), r["calls"]) for r in last(results)["rows"]),
     ),
     # Comparisons
     ask(

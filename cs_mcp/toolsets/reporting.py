@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from cs_mcp import call_groups, definitions, handlers
 from cs_mcp.budget import Measured, fit_budget
 from cs_mcp.call_groups import Metric
-from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone, shown
+from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone, shown, value_of
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, unpublished_default
@@ -88,6 +88,8 @@ class AnalyticsQuery(CallQuery):
         Field(default_factory=lambda: ["calls"], min_length=1, max_length=len(call_groups.METRICS)),
     ]
     limit: Annotated[int, Field(ge=1, le=200, json_schema_extra=unpublished_default)] = 50
+    # "On Saturdays, which hour...": the calls of one weekday (business time zone), counted from pages.
+    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
 
 
 class AnalyticsRow(ApiObject):
@@ -131,6 +133,7 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
         by,
         zone,
         lambda done, pages: call.progress(done, pages, f"read {done} of {pages} pages of calls"),
+        keep=(lambda item: value_of(item, "weekday", zone) == params.weekday) if params.weekday else None,
     )
     # Rows only for the most a page may show: by caller there can be tens of thousands of groups.
     ordered = heapq.nsmallest(params.limit, counted.groups.items(), key=_rank(by))
@@ -145,7 +148,7 @@ async def get_call_analytics(call: ToolCall, params: AnalyticsQuery) -> Measured
     ] or [AnalyticsRow.model_validate({m: counted.totals.metric(m) for m in params.metrics})]
     rows_total = len(counted.groups) or len(rows)
     totals: dict[str, Any] = {m: counted.totals.metric(m) for m in params.metrics}
-    computed = counted.how(by)
+    computed = counted.how(by, f"keep {params.weekday}s only" if params.weekday else None)
 
     async def first(size: int) -> Analytics:
         cut = f"first {size} of {rows_total} rows; narrow the filters or group by fewer fields"
