@@ -80,7 +80,7 @@ def _secret_spans(text: str) -> list[tuple[int, int]]:
     if not _pieces:
         return []
     folded = _fold(text)
-    hits = set()
+    hits: set[int] = set()
     for anchor in _anchors:
         at = folded.find(anchor)
         while at != -1:
