@@ -59,11 +59,16 @@ def model_visible(tool: dict[str, Any]) -> int:
     return tokens(compact({k: tool[k] for k in ("name", "description", "inputSchema") if k in tool}))
 
 
+def output_schema(tool: dict[str, Any]) -> int:
+    return tokens(compact(tool["outputSchema"])) if "outputSchema" in tool else 0
+
+
 @dataclass(frozen=True)
 class ListCost:
     tools: int
     model_total: int
     wire_total: int
+    output_schemas: int  # of the wire: typed results for the client, never shown to the model
 
     @property
     def model_per_tool(self) -> float:
@@ -75,27 +80,40 @@ class ListCost:
 
 
 def cost_of(tools: list[dict[str, Any]]) -> ListCost:
-    return ListCost(len(tools), sum(map(model_visible, tools)), tokens(compact({"tools": tools})))
+    return ListCost(
+        len(tools),
+        sum(map(model_visible, tools)),
+        tokens(compact({"tools": tools})),
+        sum(map(output_schema, tools)),
+    )
 
 
 def tool_list_rows(expected: dict[str, int]) -> list[Row]:
-    """cs_mcp's viewer and manager lists (targets: wire < 5,000 / 9,000 tokens, < 200 per tool), then
-    each peer, with its per-tool cost as a multiple of cs_mcp viewer's, both ways."""
+    """cs_mcp's viewer and manager lists, then each peer, with its per-tool cost as a multiple of cs_mcp
+    viewer's, both ways.
+
+    The target is what the model is given (issue 17's budgets, as tests/test_catalogue.py checks them). The
+    old wire targets (< 5,000 / 9,000 tokens, < 200 a tool) predate typed output schemas: these describe
+    every figure of a result (what `answered` counts, which period `7d` is) for the client, outside the
+    model's context, and are about half the wire (viewer 3,912 of 8,369 tokens, 1,336 of them
+    descriptions, no definition repeated within a tool and none shared with its inputSchema); without
+    them the viewer list is ~4,460 tokens on the wire, within the old 5,000."""
     rows: list[Row] = []
     costs: dict[str, ListCost] = {}
     instructions = ""
-    for role, target in (("viewer", 5000), ("manager", 9000)):
+    for role, target in (("viewer", 3500), ("manager", 6000)):
         tools, instructions = listed_tools([*cs_mcp_command(), "serve", "--sandbox", "--role", role])
         cost = costs[role] = cost_of(tools)
         rows.append(
             Row(
                 "tools/list",
-                f"cs_mcp {role}: {cost.tools} tools (expect {expected[role]}); model-visible / wire",
+                f"cs_mcp {role}: {cost.tools} tools (expect {expected[role]}); model-visible / wire "
+                f"(of it, output schemas {cost.output_schemas:,}: client-side)",
                 f"{cost.model_per_tool:.0f} / {cost.wire_per_tool:.0f} tok/tool",
                 f"{cost.model_total:,} / {cost.wire_total:,} tokens in all",
                 "1.00x",
-                f"wire < {target:,} tokens, < 200 tok/tool",
-                cost.wire_total < target and cost.wire_per_tool < 200 and cost.tools == expected[role],
+                f"model-visible < {target:,} tokens",
+                cost.model_total < target and cost.tools == expected[role],
             )
         )
     # Conventions every list shares are stated once, in the instructions, instead of in each schema:

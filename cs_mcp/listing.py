@@ -478,7 +478,8 @@ def project(
     """Exactly the `fields=` asked for (a derived dimension too, e.g. area_code), or else the item
     model's own fields: compact pages by default, narrower or wider on request."""
     if not fields:
-        return {k: v for k, v in raw.items() if k in model.model_fields}
+        declared = model.model_fields  # once: pydantic's class property costs ~3 us a look-up
+        return {k: v for k, v in raw.items() if k in declared}
     shown = {}
     for name in fields:
         value = raw[name] if name in raw else dimensions.value_of(raw, name, zone)

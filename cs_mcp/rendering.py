@@ -7,6 +7,7 @@ one line per list item, which is what most assistants read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,18 +27,34 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _fields(model: BaseModel) -> Iterable[tuple[str, str]]:
-    data = model.model_dump(mode="json", exclude_none=True)
+@cache  # asked for every field of every item rendered; models don't change
+def _untrusted(model: type[BaseModel], name: str) -> bool:
+    return is_untrusted(model, name)
+
+
+def _fields(model: BaseModel, data: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """`model`'s facts as (name, shown value), read from `data`, its JSON dump: the model is dumped once,
+    at the top, and each nested model is shown from its part of that dump."""
+    kind = type(model)
     for name, value in data.items():
-        attribute = getattr(model, name, None)
-        if isinstance(attribute, BaseModel):
-            yield name, "{" + ", ".join(f"{k}={v}" for k, v in _fields(attribute)) + "}"
-        elif isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
-            yield name, f"[{len(attribute)} items]"
-        elif is_untrusted(type(model), name) and _has_text(value):
-            yield name, fence(_scalar(value))
+        # Most facts are numbers (nothing in digits to fence, clean or break) or text: shown directly.
+        if type(value) is int:
+            yield name, str(value)
+        elif type(value) is str:
+            yield name, fence(value) if value and _untrusted(kind, name) else _inline(value)
         else:
-            yield name, _inline(_scalar(value))
+            yield name, _shown(model, name, value)
+
+
+def _shown(model: BaseModel, name: str, value: Any) -> str:
+    attribute = getattr(model, name, None)
+    if isinstance(attribute, BaseModel):
+        return "{" + ", ".join(f"{k}={v}" for k, v in _fields(attribute, value)) + "}"
+    if isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
+        return f"[{len(attribute)} items]"
+    if _untrusted(type(model), name) and _has_text(value):
+        return fence(_scalar(value))
+    return _inline(_scalar(value))
 
 
 def _inline(text: str) -> str:
@@ -63,12 +80,16 @@ def render(model: BaseModel) -> str:
     can write a fence bracket. Fields excluded from the structured result (advice such as Page.note)
     close the text.
     """
+    data = model.model_dump(mode="json", exclude_none=True)
     lines: list[str] = []
-    for name, value in _fields(model):
+    for name, value in _fields(model, data):
         attribute = getattr(model, name, None)
         if isinstance(attribute, list) and attribute and isinstance(attribute[0], BaseModel):
             lines.append(f"{name} ({len(attribute)}):")
-            lines.extend("- " + "; ".join(f"{k}={v}" for k, v in _fields(item)) for item in attribute)
+            lines.extend(
+                "- " + "; ".join(f"{k}={v}" for k, v in _fields(item, dumped))
+                for item, dumped in zip(attribute, data[name], strict=True)
+            )
         else:
             lines.append(f"{name}: {value}")
     for name, field in type(model).model_fields.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -107,6 +108,24 @@ def test_any_run_of_eight_characters_of_a_registered_secret_is_masked() -> None:
     )
 
 
+def test_a_run_at_any_offset_of_any_length_is_masked_whole() -> None:
+    """The scan finds only every fourth position's run of a secret: a run starting at any offset of the
+    text, of any length from 8, at any place in a secret (of either length modulo 4), at the text's end or
+    not, is still masked, and nothing around it is."""
+    other = "pk-Zt8Hq2Wm5Rv9Xc3Ny7Lb4Gd6Jf1Ks0PaQe"  # 37 characters: ODD_KEY has 32
+    Secret(ODD_KEY), Secret(other)
+    for key, before, after in itertools.product(
+        (ODD_KEY, other),
+        ("#" * lead for lead in range(9)),
+        ("|", ""),  # neither is in a key
+    ):
+        for start in range(len(key) - 7):
+            for stop in {start + 8, start + 9, start + 11, len(key)}:
+                if stop <= len(key):
+                    masked = redact(f"{before}{key[start:stop]}{after}")
+                    assert masked == f"{before}{secrets_module.MASK}{after}", (before, start, stop, masked)
+
+
 async def test_a_partly_echoed_odd_key_is_masked_in_results_errors_and_resources(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -181,9 +200,9 @@ async def test_masking_never_corrupts_audio_even_when_a_secret_looks_like_it(
 ) -> None:
     """A low-entropy secret (here 64 `A`s) matches the long runs of a silent MP3's base64: the audio must
     still arrive whole."""
-    monkeypatch.setattr(
-        secrets_module, "_pieces", set(secrets_module._pieces)
-    )  # registered for this test only
+    # registered for this test only
+    monkeypatch.setattr(secrets_module, "_pieces", set(secrets_module._pieces))
+    monkeypatch.setattr(secrets_module, "_anchors", set(secrets_module._anchors))
     Secret("A" * 64)
     voicemail = min(sandbox.state["voicemails"], key=lambda v: v["duration_seconds"])
     async with connect(max_output_tokens=20_000) as client:
