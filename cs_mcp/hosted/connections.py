@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from cs_mcp.hosted.oauth import CallScalerOAuthProvider, Connection
 from cs_mcp.web.pages import render
-from cs_mcp.web.signing import SESSION_COOKIE, SignedValues
+from cs_mcp.web.signing import SESSION_COOKIE, SignedValues, browser_sessions
 
 CONNECTIONS_PATH = "/oauth/connections"
 FORM_LIFETIME = 60 * 60
@@ -36,7 +36,7 @@ def when(timestamp: int | None) -> str:
 class ConnectionsPage:
     def __init__(self, provider: CallScalerOAuthProvider) -> None:
         self.provider = provider
-        self.sessions = SignedValues(provider.secret.derive("cookie"))
+        self.sessions = browser_sessions(provider.secret)
         self.csrf = SignedValues(provider.secret.derive("connections-csrf"))
 
     def _principal(self, request: Request) -> tuple[str, str] | None:

@@ -20,7 +20,7 @@ from cs_mcp.hosted.oauth import CONSENT_PATH, REQUEST_LIFETIME, CallScalerOAuthP
 from cs_mcp.hosted.principal import principal_id
 from cs_mcp.spec import Role
 from cs_mcp.web.pages import render
-from cs_mcp.web.signing import SESSION_COOKIE, SignedValues
+from cs_mcp.web.signing import SESSION_COOKIE, SignedValues, browser_sessions
 
 CONSENT_COOKIE = "cs_mcp_consent"
 SESSION_LIFETIME = 30 * 24 * 60 * 60
@@ -38,7 +38,7 @@ class ConsentPage:
     def __init__(self, provider: CallScalerOAuthProvider) -> None:
         self.provider = provider
         self.csrf = SignedValues(provider.secret.derive("consent-csrf"))
-        self.sessions = SignedValues(provider.secret.derive("cookie"))
+        self.sessions = browser_sessions(provider.secret)
         self.secure = provider.public_url.startswith("https://")
 
     def _error(self, message: str, status: int) -> Response:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from cs_mcp.guardrails.approval import APPROVE_PATH, APPROVED, DECLINED, Approval, Approvals
 from cs_mcp.secrets import Secret
 from cs_mcp.web.pages import render
-from cs_mcp.web.signing import SESSION_COOKIE, ServerSecret, SignedValues
+from cs_mcp.web.signing import SESSION_COOKIE, ServerSecret, SignedValues, browser_sessions
 
 if TYPE_CHECKING:
     from cs_mcp.guardrails import Guardrails
@@ -50,7 +50,7 @@ class ApprovalPages:
         clock = approvals.clock
         self.csrf = SignedValues(secret.derive("approval-csrf"), clock)
         self.browsers = SignedValues(secret.derive("approval-browser"), clock)
-        self.sessions = SignedValues(secret.derive("cookie"), clock)
+        self.sessions = browser_sessions(secret, clock)
 
     def routes(self) -> list[Route]:
         return [Route(ROUTE, self.page, methods=["GET", "POST"])]
@@ -58,7 +58,7 @@ class ApprovalPages:
     async def page(self, request: Request) -> Response:
         browser = self.browsers.check(request.cookies.get(BROWSER_COOKIE))
         known = browser is not None
-        browser = browser or secrets.token_urlsafe(16).replace(".", "_")
+        browser = browser or secrets.token_urlsafe(16)
         response = await self._answer(request, request.path_params["approval_id"], browser)
         if not known:
             response.set_cookie(
@@ -77,7 +77,10 @@ class ApprovalPages:
         if approval is None:
             if await self.approvals.expired(approval_id):
                 return refused(
-                    410, "This approval link has expired", "Links work for 5 minutes. Nothing was done."
+                    410,
+                    "This approval link has expired",
+                    f"Links work for {self.approvals.lifetime // 60} minutes. Nothing was done; ask your "
+                    "assistant to try again for a new link.",
                 )
             return refused(
                 404, "Unknown approval link", "Check that the whole link was copied. Nothing was done."

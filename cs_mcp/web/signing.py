@@ -68,4 +68,10 @@ class SignedValues:
 
     def nonce_token(self, lifetime: float, bound_to: str) -> str:
         """A fresh CSRF token for a form about `bound_to`."""
-        return self.sign(secrets.token_urlsafe(16).replace(".", "_"), lifetime, bound_to)
+        return self.sign(secrets.token_urlsafe(16), lifetime, bound_to)  # urlsafe: never a '.'
+
+
+def browser_sessions(secret: ServerSecret, clock: Callable[[], float] = time.time) -> SignedValues:
+    """The signer of `SESSION_COOKIE` (a principal id): the consent page sets it; the connections and
+    approval pages read it."""
+    return SignedValues(secret.derive("cookie"), clock)
