@@ -43,7 +43,7 @@ from cs_mcp.hosted.header import HeaderModeGate
 from cs_mcp.hosted.registration import RegistrationLimit
 from cs_mcp.http_connections import guarded_protocol
 from cs_mcp.http_limits import HttpLimits, raise_open_file_limit
-from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound
+from cs_mcp.http_sessions import PRINCIPAL_KEY, SessionBound, bearer_credentials
 from cs_mcp.secrets import Secret
 from cs_mcp.server import CallScalerServer
 from cs_mcp.web import approval_pages
@@ -51,15 +51,6 @@ from cs_mcp.web.signing import ServerSecret
 
 MIN_TOKEN_LENGTH = 32  # characters: 128 bits as hex
 MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_hex(32))"'
-
-
-def bearer_credentials(scope: Scope) -> bytes | None:
-    """The credentials of the one `Authorization: Bearer ...` header, the scheme in any case."""
-    values = [value for name, value in scope["headers"] if name == b"authorization"]
-    if len(values) != 1:
-        return None
-    scheme, _, credentials = values[0].strip().partition(b" ")
-    return credentials.strip(b" ") if scheme.lower() == b"bearer" else None
 
 
 class BearerTokenGate:

@@ -148,6 +148,16 @@ class SessionBound:
             logger.warning("could not end MCP session %s…: HTTP %s", session_id[:8], status)
 
 
+def bearer_credentials(scope: Scope) -> bytes | None:
+    """The credentials of the one `Authorization: Bearer ...` header, the scheme in any case (RFC 7235);
+    None when there is none, or more than one."""
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
+    if len(values) != 1:
+        return None
+    scheme, _, credentials = values[0].strip().partition(b" ")
+    return credentials.strip(b" ") if scheme.lower() == b"bearer" else None
+
+
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return next((value.decode("latin-1") for key, value in headers if key.lower() == name), None)
 

@@ -13,14 +13,14 @@ Two parts, both before any MCP work:
 
 from __future__ import annotations
 
-import json
 from contextvars import ContextVar
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cs_mcp.hosted.keys import CallerKey, KeyChecker
 from cs_mcp.hosted.principal import Principal, PrincipalToken, principal_id
-from cs_mcp.http_sessions import PRINCIPAL_KEY
+from cs_mcp.http_sessions import PRINCIPAL_KEY, bearer_credentials
 from cs_mcp.spec import Role
 
 KEY_PREFIX = "cs_key_"
@@ -30,14 +30,6 @@ ROLE_CHOICES = ", ".join(role.label for role in Role)
 
 # The role this request claims, set by the gate for the verifier, which the SDK hands the token alone.
 _claimed_role: ContextVar[Role] = ContextVar("cs_mcp_claimed_role", default=Role.VIEWER)
-
-
-def _bearer(scope: Scope) -> str | None:
-    values = [value for name, value in scope["headers"] if name == b"authorization"]
-    if len(values) != 1:
-        return None
-    scheme, _, credentials = values[0].decode("latin-1").strip().partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else None
 
 
 def _claimed(scope: Scope) -> Role | None:
@@ -89,18 +81,28 @@ class HeaderModeGate:
         role = _claimed(scope)
         if role is None:
             await self._refuse(
+                scope,
+                receive,
                 send,
                 400,
                 "invalid_request",
                 f"X-CallScaler-Role must be one of {ROLE_CHOICES} (once); it names the role whose tools to list.",
             )
             return
-        token = _bearer(scope)
+        credentials = bearer_credentials(scope)
+        token = credentials.decode("latin-1") if credentials is not None else None
         if token is not None and token.startswith(KEY_PREFIX):
-            verdict = await self.checker.check(CallerKey(token))
+            api_key = CallerKey(token)
+            verdict = await self.checker.check(api_key)
             if verdict.unavailable:
                 await self._refuse(
-                    send, 503, "temporarily_unavailable", verdict.reason, {"Retry-After": "30"}
+                    scope,
+                    receive,
+                    send,
+                    503,
+                    "temporarily_unavailable",
+                    verdict.reason,
+                    {"Retry-After": "30"},
                 )
                 return
             if not verdict.valid:
@@ -109,10 +111,16 @@ class HeaderModeGate:
                     f'resource_metadata="{self.resource_metadata_url}"'
                 )
                 await self._refuse(
-                    send, 401, "invalid_token", verdict.reason, {"WWW-Authenticate": challenge}
+                    scope,
+                    receive,
+                    send,
+                    401,
+                    "invalid_token",
+                    verdict.reason,
+                    {"WWW-Authenticate": challenge},
                 )
                 return
-            scope = {**scope, PRINCIPAL_KEY: "key:" + principal_id(CallerKey(token))}
+            scope = {**scope, PRINCIPAL_KEY: "key:" + principal_id(api_key)}
         claim = _claimed_role.set(role)
         try:
             await self.app(scope, receive, send)
@@ -120,12 +128,19 @@ class HeaderModeGate:
             _claimed_role.reset(claim)
 
     async def _refuse(
-        self, send: Send, status: int, error: str, description: str, headers: dict[str, str] | None = None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        error: str,
+        description: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        body = json.dumps({"error": error, "error_description": description}).encode()
         # Closing spares the server a body it will never read.
-        extra = {**(headers or {}), "Connection": "close"}
-        raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        raw += [(name.lower().encode(), value.encode()) for name, value in extra.items()]
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+        response = JSONResponse(
+            {"error": error, "error_description": description},
+            status_code=status,
+            headers={**(headers or {}), "Connection": "close"},
+        )
+        await response(scope, receive, send)
