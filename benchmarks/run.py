@@ -26,12 +26,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import redis.asyncio
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -75,9 +76,10 @@ from cs_mcp.config import Caps, Settings
 from cs_mcp.guardrails import Guardrails
 from cs_mcp.sandbox import Sandbox, SandboxTransport
 from cs_mcp.server import build_server
-from cs_mcp.state import SQLiteStore, Store, Taken
+from cs_mcp.state import Cap, Entry, Slots, SQLiteStore, Store, Taken
 from cs_mcp.state.redis_store import RedisStore
 from tests import fleet
+from tests.test_state_round_trips import CountingStore
 
 FLOOR = [sys.executable, str(ROOT / "benchmarks" / "floor_server.py")]
 
@@ -613,6 +615,12 @@ class ProcessMemoryStore(SQLiteStore):
     async def put(self, key: str, value: str, ttl: float, *, linger: float = 0.0) -> None:
         self.entries[key] = value
 
+    async def put_all(self, entries: Mapping[str, Entry], *, if_room: Cap | None = None) -> Slots:
+        if if_room is not None and (refused := self._refused(if_room, wanted=1)) is not None:
+            return refused
+        self.entries.update((key, entry.value) for key, entry in entries.items())
+        return Slots(True)
+
     async def get(self, key: str) -> str | None:
         return self.entries.get(key)
 
@@ -623,15 +631,13 @@ class ProcessMemoryStore(SQLiteStore):
     async def delete(self, key: str) -> None:
         self.entries.pop(key, None)
 
-    async def used(self, key: str, *, now: float, window: float) -> list[float]:
-        return sorted(at for at in self.slots.get(key, {}).values() if at > now - window)
+    def _refused(self, cap: Cap, *, wanted: int) -> Slots | None:
+        used = sorted(at for at in self.slots.get(cap.key, {}).values() if at > cap.now - cap.window)
+        return Slots(False, used=tuple(used)) if len(used) + wanted > cap.limit else None
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Any:
-        from cs_mcp.state import Slots
-
-        used = await self.used(key, now=now, window=window)
-        if len(used) + len(ids) > limit:
-            return Slots(False, used=tuple(used))
+    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
+        if (refused := self._refused(Cap(key, now, window, limit), wanted=len(ids))) is not None:
+            return refused
         self.slots.setdefault(key, {}).update(dict.fromkeys(ids, now))
         return Slots(True, tuple(ids))
 
@@ -640,13 +646,32 @@ class ProcessMemoryStore(SQLiteStore):
             self.slots.get(key, {}).pop(slot, None)
 
 
-async def store_overhead(stores: dict[str, Store], repeats: int) -> dict[str, dict[str, list[float]]]:
-    """Per store: ms of a confirmed send_sms (preview, then the token) and of a read, in-process."""
+def bare_round_trips(url: str, count: int) -> Callable[[], Awaitable[None]]:
+    """The Redis floor under a confirmed write's store steps: `count` round trips of a bare redis-py
+    client from this process, each a SET (a write Redis logs, as each step is), nothing of cs_mcp."""
+    client = redis.asyncio.Redis.from_url(url)
+
+    async def round_trips() -> None:
+        for _ in range(count):
+            await client.set("bench:floor", "x", px=60_000)
+
+    return round_trips
+
+
+async def store_overhead(
+    stores: dict[str, CountingStore], floors: dict[str, str], repeats: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, int]]:
+    """Per store: ms of a confirmed send_sms (preview, then the token) and of a read, in-process, and
+    for the stores named in `floors` (a Redis URL each) the floor's ms; and the store steps a
+    confirmed write takes (counted in the warm-up)."""
     settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=10**6))
     sandbox = Sandbox()
     sender = next(n["phone_number"] for n in sandbox.state["numbers"] if n.get("sms_enabled"))
     sms = {"from_number": sender, "to_number": "+14075550199", "body": "bench"}
-    times: dict[str, dict[str, list[float]]] = {name: {"write": [], "read": []} for name in stores}
+    times: dict[str, dict[str, list[float]]] = {
+        name: {"write": [], "read": [], "floor": []} for name in stores
+    }
+    steps: dict[str, int] = {}
     async with contextlib.AsyncExitStack() as stack:
         clients = {}
         for name, store in stores.items():
@@ -663,14 +688,21 @@ async def store_overhead(stores: dict[str, Store], repeats: int) -> dict[str, di
         async def read(client: Client) -> None:
             assert not (await client.call_tool("list_numbers", {"limit": 5})).is_error
 
-        for client in clients.values():  # warm-up
-            await confirmed_write(client)
+        for name, client in clients.items():  # warm-up, and the steps a write takes
             await read(client)
+            stores[name].counted()
+            await confirmed_write(client)
+            steps[name] = len(stores[name].counted())
+        floor_of = {name: bare_round_trips(url, steps[name]) for name, url in floors.items()}
+        for floor in floor_of.values():
+            await floor()
         for _ in range(repeats):  # interleaved, so load from other processes hits every store alike
             for name, client in clients.items():
                 times[name]["write"].append(await timed(lambda c=client: confirmed_write(c)))
                 times[name]["read"].append(await timed(lambda c=client: read(c)))
-    return times
+                if name in floor_of:
+                    times[name]["floor"].append(await timed(floor_of[name]))
+    return times, steps
 
 
 async def replica_throughput(state: str, replicas: int, clients: int, calls_each: int) -> float:
@@ -692,14 +724,20 @@ async def replica_throughput(state: str, replicas: int, clients: int, calls_each
 async def guardrail_state(plan: Plan, tmp: Path) -> list[Row]:
     repeats = plan.pick(200, 40)
     with fleet.running_redis(tmp, "everysec") as redis_server, fleet.running_redis(tmp) as durable_redis:
+        redis_urls = {
+            "Redis, loopback, AOF fsync everysec": redis_server.url,
+            "Redis, loopback, AOF fsync always": durable_redis.url,
+        }
         stores: dict[str, Store] = {
             "process memory (dicts, as before)": ProcessMemoryStore(),
             "SQLite :memory:": SQLiteStore(":memory:"),
             "SQLite file (WAL, synchronous=NORMAL)": SQLiteStore(tmp / "state.sqlite3"),
-            "Redis, loopback, AOF fsync everysec": RedisStore(redis_server.url),
-            "Redis, loopback, AOF fsync always": RedisStore(durable_redis.url),
+            **{name: RedisStore(url) for name, url in redis_urls.items()},
         }
-        times = await store_overhead(stores, repeats)
+        # Every store behind the same counting wrapper, the baseline too: its cost is the same for all.
+        times, steps = await store_overhead(
+            {name: CountingStore(store) for name, store in stores.items()}, redis_urls, repeats
+        )
         clients, calls_each = 12, plan.pick(24, 8)
         one = await replica_throughput(redis_server.url, 1, clients, calls_each)
         three = await replica_throughput(redis_server.url, 3, clients, calls_each)
@@ -719,7 +757,7 @@ async def guardrail_state(plan: Plan, tmp: Path) -> list[Row]:
         rows.append(
             Row(
                 "guardrail state",
-                f"{name}: confirmed write / read",
+                f"{name}: confirmed write ({steps[name]} store steps) / read",
                 f"{write:.2f} / {read:.2f} ms (+{write - base_write:.2f} / +{read - base_read:.2f} ms)",
                 f"{base_write:.2f} / {base_read:.2f} ms",
                 f"{write / base_write:.2f}x / {read / base_read:.2f}x",
@@ -727,6 +765,18 @@ async def guardrail_state(plan: Plan, tmp: Path) -> list[Row]:
                 write - base_write < 1,
             )
         )
+        if times[name]["floor"]:
+            floor = median(times[name]["floor"])
+            rows.append(
+                Row(
+                    "guardrail state",
+                    f"{name}: floor, {steps[name]} round trips of a bare redis-py client (SET) from this "
+                    "process, interleaved with the writes above",
+                    f"{floor:.2f} ms",
+                    f"+{write - base_write:.2f} ms write overhead",
+                    f"floor + {write - base_write - floor:.2f} ms",
+                )
+            )
     rows.append(
         Row(
             "guardrail state",

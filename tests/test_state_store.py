@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from cs_mcp.errors import ConfigError
-from cs_mcp.state import SQLiteStore, Store, StoreUnavailable, open_store
+from cs_mcp.state import Cap, Entry, Slots, SQLiteStore, Store, StoreUnavailable, open_store
 from cs_mcp.state.redis_store import RedisStore
 from tests.fake_time import FakeTime
 from tests.fleet import free_port, running_redis
@@ -67,10 +67,72 @@ async def test_a_cap_counts_at_most_its_limit_however_many_reserve_at_once(store
             group.start_soon(reserve, i)
     assert len(granted) == 3
     await store.release("cap:k:sms", granted[0])
-    assert await store.used("cap:k:sms", now=1000.0, window=3600) == [1000.0, 1000.0]
-    assert await store.used("cap:k:sms", now=1000.0 + 3600, window=3600) == []  # the window moved on
+    after_release = await store.reserve("cap:k:sms", now=1000.0, window=3600, limit=2, ids=["y"])
+    assert after_release == Slots(False, used=(1000.0, 1000.0))
     later = await store.reserve("cap:k:sms", now=4600.0, window=3600, limit=1, ids=["x"])
-    assert later.granted
+    assert later.granted  # the window moved on
+
+
+async def test_entries_kept_under_a_cap_are_kept_all_or_none_and_count_no_slot(store: Store) -> None:
+    cap = Cap("cap:k:sms", now=1000.0, window=3600, limit=2)
+    preview = {"token:a": Entry("pending", 300, linger=300), "latest:a": Entry("a", 300)}
+    for _ in range(5):  # previews check the cap; they never use it up
+        assert (await store.put_all(preview, if_room=cap)).granted
+    assert await store.get("token:a") == "pending" and await store.get("latest:a") == "a"
+    for slot in ("s1", "s2"):
+        assert (await store.reserve(cap.key, now=1000.0, window=3600, limit=2, ids=[slot])).granted
+    refused = await store.put_all(
+        {"token:b": Entry("pending", 300), "latest:b": Entry("b", 300)}, if_room=cap
+    )
+    assert refused == Slots(False, used=(1000.0, 1000.0))
+    assert await store.get("token:b") is None and await store.get("latest:b") is None  # none of them kept
+    assert (await store.put_all(preview, if_room=Cap(cap.key, now=4600.0, window=3600, limit=2))).granted
+
+
+@pytest.fixture(params=["file", "redis"])
+def two_processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two handles on one shared store, each with its own connection, as two processes or replicas have."""
+    if request.param == "redis":
+        with running_redis(tmp_path) as server:
+            yield RedisStore(server.url), RedisStore(server.url)
+    else:
+        yield SQLiteStore(tmp_path / "state.sqlite3"), SQLiteStore(tmp_path / "state.sqlite3")
+
+
+def test_two_processes_reserving_at_once_never_exceed_a_cap_nor_keep_a_preview_past_it(
+    two_processes: tuple[Store, Store],
+) -> None:
+    """Each handle on its own thread and event loop: reservations and previews' checks interleave in
+    the store as two processes' would, and the count still never passes the limit."""
+    granted: list[str] = []
+    previews: list[bool] = []
+
+    def race(store: Store, side: str) -> None:
+        async def run() -> None:
+            for i in range(15):
+                slots = await store.reserve(
+                    "cap:k:sms", now=1000.0, window=3600, limit=10, ids=[f"{side}{i}"]
+                )
+                granted.extend(slots.ids)
+                cap = Cap("cap:k:sms", now=1000.0, window=3600, limit=10)
+                previews.append(
+                    (await store.put_all({f"token:{side}{i}": Entry("p", 300)}, if_room=cap)).granted
+                )
+
+        anyio.run(run)
+
+    threads = [
+        threading.Thread(target=race, args=(s, side)) for s, side in zip(two_processes, "ab", strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 10 and previews[-1] is False
+    late = anyio.run(
+        lambda: two_processes[0].reserve("cap:k:sms", now=1000.0, window=3600, limit=10, ids=["x"])
+    )
+    assert late == Slots(False, used=(1000.0,) * 10)
 
 
 async def test_a_secret_is_made_once_and_shared(store: Store) -> None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cs_mcp.config import Caps
 from cs_mcp.guardrails.audit import stamp
 from cs_mcp.guardrails.preview import GuardrailError
 from cs_mcp.spec import CapRule
-from cs_mcp.state import Store, StoreUnavailable
+from cs_mcp.state import Cap, Entry, Store, StoreUnavailable
 
 logger = logging.getLogger("cs_mcp.guardrails")
 
@@ -72,9 +72,6 @@ class CapLedger:
     def limit(self, rule: CapRule) -> int:
         return int(getattr(self.caps, rule.cap))
 
-    def _key(self, rule: CapRule) -> str:
-        return f"cap:{self.scope()}:{rule.cap}"
-
     def _over(self, rule: CapRule, used: Sequence[float], now: float) -> GuardrailError:
         """The refusal of one more act when the window holds `used` (oldest first)."""
         window, limit = WINDOWS[rule.cap], self.limit(rule)
@@ -88,27 +85,33 @@ class CapLedger:
             f"Nothing was done. (Operator option {window.option}.)"
         )
 
-    async def check(self, rule: CapRule | None) -> None:
-        """Refuse now if one more call would go over its cap (before a preview is offered)."""
+    def _cap(self, rule: CapRule) -> Cap:
+        """The rule's window now, counted per API key (the current call's principal)."""
+        return Cap(
+            f"cap:{self.scope()}:{rule.cap}", self.clock(), WINDOWS[rule.cap].seconds, self.limit(rule)
+        )
+
+    async def check(self, rule: CapRule | None, *, keeping: Mapping[str, Entry] | None = None) -> None:
+        """Refuse now if one more call would go over its cap (before a preview is offered); else keep
+        `keeping` (the preview's token) in the same step of the store, so a preview costs one."""
+        keeping = keeping or {}
         if rule is None:
+            if keeping:
+                await self.store.put_all(keeping)
             return
-        now = self.clock()
-        used = await self.store.used(self._key(rule), now=now, window=WINDOWS[rule.cap].seconds)
-        if len(used) + 1 > self.limit(rule):
-            raise self._over(rule, used, now)
+        cap = self._cap(rule)
+        slots = await self.store.put_all(keeping, if_room=cap)
+        if not slots.granted:
+            raise self._over(rule, slots.used, cap.now)
 
     async def reserve(self, rule: CapRule | None) -> Reservation:
         """Check and count one slot in one atomic step of the store, before the request is sent."""
         if rule is None:
             return Reservation()
-        now = self.clock()
+        cap = self._cap(rule)
         slots = await self.store.reserve(
-            self._key(rule),
-            now=now,
-            window=WINDOWS[rule.cap].seconds,
-            limit=self.limit(rule),
-            ids=[secrets.token_hex(8)],
+            cap.key, now=cap.now, window=cap.window, limit=cap.limit, ids=[secrets.token_hex(8)]
         )
         if not slots.granted:
-            raise self._over(rule, slots.used, now)
-        return Reservation(self.store, self._key(rule), slots.ids)
+            raise self._over(rule, slots.used, cap.now)
+        return Reservation(self.store, cap.key, slots.ids)

@@ -158,9 +158,9 @@ class Guardrails:
         self.settings = settings
         self.store = store or open_store(settings.state, wall=clock, monotonic=monotonic)
         self.principals = Principals(settings)
-        self.pending = PendingConfirmations(self.store)
         # Caps count per key (the principal), across its sessions: a new session does not reset them.
         self.caps = CapLedger(settings.caps, clock, self.store, lambda: self.principals.current().id)
+        self.pending = PendingConfirmations(self.store, self.caps)
         self.approvals = Approvals(self.store, clock)
         self.actor = WriteActor(self.caps, sleep)
         self.audit_log = AuditLog(settings.audit_log) if settings.audit_log else None
@@ -260,7 +260,6 @@ class Guardrails:
                 return Prepared(how=prepared.how)  # the body reports the arguments' problems
             prepared.preview = await self._preview(call, params)
             if prepared.preview.required:
-                await self.caps.check(call.spec.cap)
                 resuming = call.ctx is not None and bool(call.ctx.input_responses or call.ctx.request_state)
                 prepared.ticket = await self.pending.ticket(
                     call.spec.name,
@@ -268,6 +267,7 @@ class Guardrails:
                     self.principal_for(call.ctx),
                     prepared.preview,
                     resuming=resuming,
+                    cap=call.spec.cap,
                 )
         except StoreUnavailable as exc:
             prepared.error = store_refusal(call.spec.name, exc)
@@ -386,7 +386,6 @@ class Guardrails:
             preview = await self._preview(call, params)
             if not preview.required:
                 return await self._act(call, params, preview)
-            await self.caps.check(call.spec.cap)
             return await ask(call, arguments, principal, preview)
         if on_page and (held := await self._held_by_page(call, token, arguments, principal)) is not None:
             return held
@@ -496,7 +495,7 @@ class Guardrails:
     async def _needs_confirmation(
         self, call: ToolCall, arguments: str, principal: str, preview: Preview
     ) -> Confirmable[Any]:
-        token = await self.pending.issue(call.spec.name, arguments, principal, preview)
+        token = await self.pending.issue(call.spec.name, arguments, principal, preview, cap=call.spec.cap)
         return Confirmable[Any](
             status="needs_confirmation",
             preview=preview,

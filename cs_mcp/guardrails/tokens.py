@@ -2,7 +2,7 @@
 arguments, the principal and the preview the user saw.
 
 They live in the state store, so any process or replica sharing it can redeem them, exactly once
-(the store's atomic `take`). Lifetimes are the store's: Redis's expiry, or SQLite's deadlines on the
+(the store's atomic `take`); issuing one and checking its tool's cap are one step of the store. Lifetimes are the store's: Redis's expiry, or SQLite's deadlines on the
 machine's clocks, so a wall clock stepped back cannot stretch them. Store keys are hashes of the
 tokens: whoever reads the store cannot redeem what it holds.
 """
@@ -15,8 +15,10 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cs_mcp.guardrails.caps import CapLedger
 from cs_mcp.guardrails.preview import GuardrailError, Preview
-from cs_mcp.state import Store
+from cs_mcp.spec import CapRule
+from cs_mcp.state import Entry, Store
 
 TOKEN_TTL_SECONDS = 300
 
@@ -42,18 +44,27 @@ class Pending:
     preview: str
 
 
+def _pending(tool: str, arguments: str, principal: str, preview: Preview) -> Entry:
+    """A pending confirmation as kept: one more lifetime past expiry, only so that a late use is told
+    "expired", not "unknown"."""
+    pending = Pending(tool, arguments, principal, preview_fingerprint(preview))
+    return Entry(json.dumps(asdict(pending)), TOKEN_TTL_SECONDS, linger=TOKEN_TTL_SECONDS)
+
+
 class PendingConfirmations:
-    """Tokens issued and not yet redeemed, and, for a clear message, those spent by a mismatched call."""
+    """Tokens issued and not yet redeemed, and, for a clear message, those spent by a mismatched call.
+    A token is issued only while its tool's cap has room, checked in the same step of the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, caps: CapLedger) -> None:
         self.store = store
+        self.caps = caps
 
-    async def issue(self, tool: str, arguments: str, principal: str, preview: Preview) -> str:
+    async def issue(
+        self, tool: str, arguments: str, principal: str, preview: Preview, *, cap: CapRule | None = None
+    ) -> str:
         token = secrets.token_urlsafe(18)
-        pending = Pending(tool, arguments, principal, preview_fingerprint(preview))
-        # Kept one more lifetime past expiry, only so that a late use is told "expired", not "unknown".
-        await self.store.put(
-            _key("token", token), json.dumps(asdict(pending)), TOKEN_TTL_SECONDS, linger=TOKEN_TTL_SECONDS
+        await self.caps.check(
+            cap, keeping={_key("token", token): _pending(tool, arguments, principal, preview)}
         )
         return token
 
@@ -65,19 +76,33 @@ class PendingConfirmations:
         await self.store.delete(_key("token", token))
 
     async def ticket(
-        self, tool: str, arguments: str, principal: str, preview: Preview, *, resuming: bool
+        self,
+        tool: str,
+        arguments: str,
+        principal: str,
+        preview: Preview,
+        *,
+        resuming: bool,
+        cap: CapRule | None = None,
     ) -> str:
         """The ticket an elicitation question names. A later round of the same call (2026-07-28), on
         whichever replica, must ask the very same question, so it reuses the still-pending ticket for
-        the same preview; a first round always gets a new one."""
+        the same preview; a first round always gets a new one. A reused ticket's cap was checked when
+        it was issued, and the reservation that comes before the write checks it again."""
         latest = f"latest:{principal}:{fingerprint([tool, arguments])[:32]}"
         if resuming:
             ticket = await self.store.get(latest)
             pending = await self.peek(ticket) if ticket else None
             if ticket and pending is not None and pending.preview == preview_fingerprint(preview):
                 return ticket
-        ticket = await self.issue(tool, arguments, principal, preview)
-        await self.store.put(latest, ticket, TOKEN_TTL_SECONDS)
+        ticket = secrets.token_urlsafe(18)
+        await self.caps.check(
+            cap,
+            keeping={
+                _key("token", ticket): _pending(tool, arguments, principal, preview),
+                latest: Entry(ticket, TOKEN_TTL_SECONDS),
+            },
+        )
         return ticket
 
     async def redeem(self, token: str, tool: str, arguments: str, principal: str) -> Pending:

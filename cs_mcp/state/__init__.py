@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from cs_mcp.errors import ConfigError
-from cs_mcp.state.base import Slots, Store, StoreUnavailable, Taken
+from cs_mcp.state.base import Cap, Entry, Slots, Store, StoreUnavailable, Taken
 from cs_mcp.state.location import USER_DATA_FOLDER, is_redis, parse_location, resolve
 from cs_mcp.state.sqlite_store import MEMORY, SQLiteStore
 
@@ -41,6 +41,8 @@ def open_store(
 __all__ = [
     "MEMORY",
     "USER_DATA_FOLDER",
+    "Cap",
+    "Entry",
     "SQLiteStore",
     "Slots",
     "Store",

@@ -1,14 +1,15 @@
 """What a guardrail state store offers: short-lived entries, taken at most once, and counted slots.
 
-Every operation that guards an action is one atomic step in the store itself, so any number of
-processes or replicas sharing it agree: `take` hands an entry to exactly one caller, `reserve` checks
-a cap and counts against it at once. Lifetimes run on the store's side (Redis's clock, or for SQLite
-the machine's clocks), never on one process's clock.
+Every operation that guards an action is one atomic step in the store itself (one Redis round trip,
+one SQLite transaction), so any number of processes or replicas sharing it agree: `take` hands an
+entry to exactly one caller, `reserve` checks a cap and counts against it at once, `put_all` keeps a
+preview's entries only while its cap has room. Lifetimes run on the store's side (Redis's clock, or
+for SQLite the machine's clocks), never on one process's clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,25 @@ class StoreUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class Entry:
+    """A value kept `ttl` seconds; `linger` more seconds it stays only for `take` to say it expired."""
+
+    value: str
+    ttl: float
+    linger: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A rolling window on the slots counted under `key`: at most `limit` in the `window` seconds up to `now`."""
+
+    key: str
+    now: float
+    window: float
+    limit: int
+
+
+@dataclass(frozen=True)
 class Taken:
     """An entry removed by `take`; `expired` when it was past its lifetime (kept only to say so)."""
 
@@ -31,12 +51,15 @@ class Taken:
 
 @dataclass(frozen=True)
 class Slots:
-    """The answer of `reserve`: granted with the ids of the slots taken (to release them), or refused
-    with the moments of the slots already used in the window, oldest first."""
+    """The answer of `reserve` (and of `put_all` under a cap): granted, with the ids of the slots taken
+    to release them, or refused with the moments of the slots already used in the window, oldest first."""
 
     granted: bool
     ids: tuple[str, ...] = ()
     used: tuple[float, ...] = ()
+
+
+GRANTED = Slots(True)
 
 
 class Store(Protocol):
@@ -45,6 +68,11 @@ class Store(Protocol):
 
     async def put(self, key: str, value: str, ttl: float, *, linger: float = 0.0) -> None:
         """Keep `value` for `ttl` seconds; `linger` more seconds it stays only for `take` to say it expired."""
+        ...
+
+    async def put_all(self, entries: Mapping[str, Entry], *, if_room: Cap | None = None) -> Slots:
+        """Keep every entry, in one atomic step; with `if_room`, only if that cap's window has room for
+        one more slot (none is counted), else nothing is kept and the answer says what is used."""
         ...
 
     async def get(self, key: str) -> str | None:
@@ -56,10 +84,6 @@ class Store(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
-
-    async def used(self, key: str, *, now: float, window: float) -> list[float]:
-        """The moments of the slots counted in the window ending `now`, oldest first."""
-        ...
 
     async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
         """Count `ids` at `now` if the window then holds at most `limit` slots with them; one atomic step."""

@@ -1,8 +1,9 @@
 """The shared store for several replicas: Redis (or Valkey), through the `redis` client's asyncio API.
 
-Each guarding operation is one command or one Lua script, which Redis runs atomically: `take` reads,
-deletes and reports an entry's remaining lifetime in one step, so of N replicas racing for one token
-exactly one gets it; `reserve` prunes the window, counts and adds slots in one step. Lifetimes are
+Each operation is one round trip: one command, one MULTI/EXEC pipeline or one Lua script, which Redis
+runs atomically. `take` reads, deletes and reports an entry's remaining lifetime in one step, so of N
+replicas racing for one token exactly one gets it; `reserve` prunes the window, counts and adds slots
+in one step; `put_all` under a cap counts the window and keeps the entries only if it has room. Lifetimes are
 Redis's own key expiry (PX), on Redis's clock. Connections fail fast (2 s), so an unreachable Redis
 refuses guarded writes at once rather than hanging them; the client reconnects by itself when it is back.
 """
@@ -10,16 +11,18 @@ refuses guarded writes at once rather than hanging them; the client reconnects b
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
+from redis.asyncio.client import Pipeline
 
-from cs_mcp.state.base import Slots, StoreUnavailable, Taken
+from cs_mcp.state.base import GRANTED, Cap, Entry, Slots, StoreUnavailable, Taken
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 2.0
@@ -43,20 +46,58 @@ local cut = string.find(stored, '|', 1, true)
 if redis.call('PTTL', KEYS[1]) <= tonumber(string.sub(stored, 1, cut - 1)) then return false end
 return string.sub(stored, cut + 1)
 """
-# ARGV: now, window (seconds), limit, then the ids to add. Returns {1} or {0, used moments...}.
-RESERVE = """
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) + #ARGV - 3 <= limit then
-  for i = 4, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-  return {1}
+# The moments used in a cap's window since `since`, oldest first: read only when a step is refused
+# (a granted one needs the count alone).
+USED = """
+local function used(key, since)
+  local found = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES')
+  local answer = {0}
+  for i = 2, #found, 2 do answer[#answer + 1] = found[i] end
+  return answer
 end
-local used = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local answer = {0}
-for i = 2, #used, 2 do answer[#answer + 1] = used[i] end
-return answer
 """
+# ARGV: the window's lower bound, its length in ms, limit, now, then the ids to add. {1}, or {0, used...}.
+RESERVE = (
+    USED
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local wanted = #ARGV - 4
+if redis.call('ZCARD', KEYS[1]) + wanted > tonumber(ARGV[3]) then return used(KEYS[1], '-inf') end
+for i = 5, #ARGV do redis.call('ZADD', KEYS[1], ARGV[4], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1}
+"""
+)
+# KEYS: the cap's slots, then the entries'. ARGV: the window's lower bound (exclusive), limit, then
+# each entry's stored value and lifetime in ms. {1} with every entry set, or {0, used...} and none.
+PUT_IF_ROOM = (
+    USED
+    + """
+local since = '(' .. ARGV[1]
+if redis.call('ZCOUNT', KEYS[1], since, '+inf') + 1 > tonumber(ARGV[2]) then return used(KEYS[1], since) end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
+return {1}
+"""
+)
+
+
+def _stored(entry: Entry) -> tuple[str, int]:
+    """The value as kept, "<linger ms>|<value>", and its lifetime in ms (at least one: PX 0 is refused)."""
+    return f"{round(entry.linger * 1000)}|{entry.value}", max(1, round((entry.ttl + entry.linger) * 1000))
+
+
+def _set_all(pipeline: Pipeline, entries: Mapping[str, Entry]) -> Pipeline:
+    for key, entry in entries.items():
+        stored, lifetime = _stored(entry)
+        pipeline.set(PREFIX + key, stored, px=lifetime)
+    return pipeline
+
+
+def _slots(answer: list[Any], ids: tuple[str, ...]) -> Slots:
+    """A script's {1} (granted `ids`) or {0, used moments...} as `Slots`."""
+    if answer[0] == 1:
+        return Slots(True, ids)
+    return Slots(False, used=tuple(float(moment) for moment in answer[1:]))
 
 
 def _where(url: str) -> str:
@@ -101,8 +142,19 @@ class RedisStore:
         return await self._run(lambda r: r.eval(script, len(keys), *keys, *args))
 
     async def put(self, key: str, value: str, ttl: float, *, linger: float = 0.0) -> None:
-        stored = f"{round(linger * 1000)}|{value}"
-        await self._run(lambda r: r.set(PREFIX + key, stored, px=max(1, round((ttl + linger) * 1000))))
+        stored, lifetime = _stored(Entry(value, ttl, linger))
+        await self._run(lambda r: r.set(PREFIX + key, stored, px=lifetime))
+
+    async def put_all(self, entries: Mapping[str, Entry], *, if_room: Cap | None = None) -> Slots:
+        if if_room is None:
+            if entries:
+                await self._run(lambda r: _set_all(r.pipeline(transaction=True), entries).execute())
+            return GRANTED
+        keys = [PREFIX + if_room.key, *(PREFIX + key for key in entries)]
+        args = [repr(if_room.now - if_room.window), if_room.limit]
+        for entry in entries.values():
+            args.extend(_stored(entry))
+        return _slots(await self._script(PUT_IF_ROOM, keys, args), ())
 
     async def get(self, key: str) -> str | None:
         found = await self._script(GET, [PREFIX + key], [])
@@ -115,17 +167,9 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         await self._run(lambda r: r.delete(PREFIX + key))
 
-    async def used(self, key: str, *, now: float, window: float) -> list[float]:
-        found = await self._run(
-            lambda r: r.zrangebyscore(PREFIX + key, f"({now - window}", "+inf", withscores=True)
-        )
-        return [float(pair[1]) for pair in found]
-
     async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        answer = await self._script(RESERVE, [PREFIX + key], [repr(now), repr(window), limit, *ids])
-        if answer[0] == 1:
-            return Slots(True, tuple(ids))
-        return Slots(False, used=tuple(float(moment) for moment in answer[1:]))
+        args = [repr(now - window), math.ceil(window * 1000), limit, repr(now), *ids]
+        return _slots(await self._script(RESERVE, [PREFIX + key], args), tuple(ids))
 
     async def release(self, key: str, ids: Sequence[str]) -> None:
         if ids:

@@ -1,8 +1,8 @@
 """The embedded store: one SQLite file (WAL) that every cs-mcp process of one user on one machine
 shares, or `:memory:` for one process (tests, code that builds `Settings` itself).
 
-Atomicity comes from SQLite itself: `take` is one `DELETE ... RETURNING`, `reserve` one
-`BEGIN IMMEDIATE` transaction, so two processes racing for a token or the last cap slot are
+Atomicity comes from SQLite itself: `take` is one `DELETE ... RETURNING`, `reserve` and `put_all`
+one `BEGIN IMMEDIATE` transaction each, so two processes racing for a token or the last cap slot are
 serialised by the database lock. Lifetimes are kept on both of the machine's clocks and an entry
 ends when either says so: the wall clock stepped back cannot stretch it (the monotonic clock, which
 every process of the machine shares, still runs), and a reboot, which restarts the monotonic clock,
@@ -19,11 +19,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from cs_mcp.state.base import Slots, StoreUnavailable, Taken
+from cs_mcp.state.base import GRANTED, Cap, Entry, Slots, StoreUnavailable, Taken
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -80,22 +80,40 @@ class SQLiteStore:
         with self._lock:
             try:
                 yield self._db
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
+            except BaseException as exc:
+                if self._db.in_transaction:  # never left holding the write lock
                     self._db.execute("ROLLBACK")
-                raise StoreUnavailable(self.where, str(exc)) from None
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreUnavailable(self.where, str(exc)) from None
+                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, the write lock taken first: no other process writes in between, and
+        its statements cost one commit."""
+        with self._using() as db:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
 
     def _now(self) -> tuple[float, float]:
         return self.wall(), self.monotonic()
 
     async def put(self, key: str, value: str, ttl: float, *, linger: float = 0.0) -> None:
+        await self.put_all({key: Entry(value, ttl, linger)})
+
+    async def put_all(self, entries: Mapping[str, Entry], *, if_room: Cap | None = None) -> Slots:
         wall, mono = self._now()
-        with self._using() as db:
-            db.execute(f"DELETE FROM entries WHERE {FORGOTTEN}", (wall, mono))
-            db.execute(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
-                (key, value, wall + ttl, mono + ttl, linger),
-            )
+        with self._transaction() as db:
+            if if_room is not None and (refused := self._refusal(db, if_room, wanted=1)) is not None:
+                return refused
+            if entries:
+                db.execute(f"DELETE FROM entries WHERE {FORGOTTEN}", (wall, mono))
+                db.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
+                    [(k, e.value, wall + e.ttl, mono + e.ttl, e.linger) for k, e in entries.items()],
+                )
+        return GRANTED
 
     async def get(self, key: str) -> str | None:
         with self._using() as db:
@@ -121,23 +139,27 @@ class SQLiteStore:
         with self._using() as db:
             db.execute("DELETE FROM entries WHERE key = ?", (key,))
 
-    async def used(self, key: str, *, now: float, window: float) -> list[float]:
-        with self._using() as db:
-            rows = db.execute(
-                "SELECT at FROM slots WHERE cap = ? AND at > ? ORDER BY at", (key, now - window)
-            )
-            return [at for (at,) in rows]
-
     async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        with self._using() as db:
-            db.execute("BEGIN IMMEDIATE")  # the write lock first: no other process counts in between
+        cap = Cap(key, now, window, limit)
+        with self._transaction() as db:
             db.execute("DELETE FROM slots WHERE cap = ? AND at <= ?", (key, now - window))
-            used = [at for (at,) in db.execute("SELECT at FROM slots WHERE cap = ? ORDER BY at", (key,))]
-            granted = len(used) + len(ids) <= limit
-            if granted:
-                db.executemany("INSERT INTO slots VALUES (?, ?, ?)", [(key, i, now) for i in ids])
-            db.execute("COMMIT")
-        return Slots(True, tuple(ids)) if granted else Slots(False, used=tuple(used))
+            if (refused := self._refusal(db, cap, wanted=len(ids))) is not None:
+                return refused
+            db.executemany("INSERT INTO slots VALUES (?, ?, ?)", [(key, i, now) for i in ids])
+        return Slots(True, tuple(ids))
+
+    @staticmethod
+    def _refusal(db: sqlite3.Connection, cap: Cap, *, wanted: int) -> Slots | None:
+        """None if `wanted` more slots fit the cap's window; else the refusal, with the moments used
+        (read only then: a granted step needs the count alone)."""
+        since = cap.now - cap.window
+        (count,) = db.execute(
+            "SELECT COUNT(*) FROM slots WHERE cap = ? AND at > ?", (cap.key, since)
+        ).fetchone()
+        if count + wanted <= cap.limit:
+            return None
+        rows = db.execute("SELECT at FROM slots WHERE cap = ? AND at > ? ORDER BY at", (cap.key, since))
+        return Slots(False, used=tuple(at for (at,) in rows))
 
     async def release(self, key: str, ids: Sequence[str]) -> None:
         with self._using() as db:
