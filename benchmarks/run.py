@@ -79,7 +79,7 @@ from cs_mcp.server import build_server
 from cs_mcp.state import Cap, Entry, Slots, SQLiteStore, Store, Taken
 from cs_mcp.state.redis_store import RedisStore
 from tests import fleet
-from tests.test_state_round_trips import CountingStore
+from tests.counting_store import CountingStore
 
 FLOOR = [sys.executable, str(ROOT / "benchmarks" / "floor_server.py")]
 
