@@ -15,6 +15,7 @@ import pytest
 from cs_mcp.errors import ConfigError
 from cs_mcp.state import Cap, Entry, Slots, SQLiteStore, Store, StoreUnavailable, open_store
 from cs_mcp.state.redis_store import RedisStore
+from cs_mcp.state.sqlite_store import FORGOTTEN
 from tests.fake_time import FakeTime
 from tests.fleet import free_port, running_redis
 
@@ -157,6 +158,17 @@ def test_sqlite_lifetimes_survive_neither_a_clock_stepped_back_nor_a_reboot(tmp_
         assert await store.get("token:b") is None
 
     anyio.run(check)
+
+
+def test_every_put_sweeps_forgotten_entries_by_index_not_through_the_kept_values(tmp_path: Path) -> None:
+    """Kept exports are large; a sweep that scanned the table would read them all on each preview."""
+    path = tmp_path / "state.sqlite3"
+    SQLiteStore(path)
+    plan = sqlite3.connect(path).execute(
+        f"EXPLAIN QUERY PLAN DELETE FROM entries WHERE {FORGOTTEN}", (0.0, 0.0)
+    )
+    steps = [row[3] for row in plan]
+    assert steps and not any(step.startswith("SCAN") for step in steps), steps
 
 
 def test_two_sqlite_stores_on_one_file_share_entries_and_race_fairly(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY, value TEXT NOT NULL,
     wall_deadline REAL NOT NULL, mono_deadline REAL NOT NULL, linger REAL NOT NULL
 ) WITHOUT ROWID;
+-- The sweep of forgotten entries (FORGOTTEN, on every put) by index, never by scanning the table, which
+-- would read through every kept export's value to reach the deadlines stored after it.
+CREATE INDEX IF NOT EXISTS entries_forgotten_wall ON entries (wall_deadline + linger);
+CREATE INDEX IF NOT EXISTS entries_forgotten_mono ON entries (mono_deadline + linger);
 CREATE TABLE IF NOT EXISTS slots (
     cap TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (cap, id)
 ) WITHOUT ROWID;
