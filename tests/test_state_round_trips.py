@@ -137,3 +137,18 @@ async def test_a_preview_over_the_cap_keeps_no_token_and_costs_one_step(sandbox:
     assert store.counted() == ["put_all"]
     tokens = store.store._db.execute("SELECT COUNT(*) FROM entries WHERE key LIKE 'token:%'")  # type: ignore[attr-defined]
     assert tokens.fetchone() == (0,)  # the used one was taken; the refused preview kept none
+
+
+async def test_with_the_store_gone_a_capped_preview_is_refused_at_its_one_step_and_nothing_sent(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=100))
+    with running_redis(tmp_path, "everysec") as server:
+        guardrails = Guardrails(settings, store=RedisStore(server.url))
+        async with open_client(sandbox, settings=settings, guardrails=guardrails) as client:
+            server.stop()
+            refused = await client.call_tool("send_sms", sms(sandbox))
+            listed = await client.call_tool("list_numbers", {"limit": 2})
+    message = refused.content[0].text  # type: ignore[union-attr]
+    assert refused.is_error and "state store" in message and "Nothing was sent" in message
+    assert not listed.is_error and not [r for r in sandbox.requests if r.method == "POST"]

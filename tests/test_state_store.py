@@ -194,6 +194,15 @@ async def test_an_unreachable_redis_says_which_and_why_without_credentials() -> 
     with pytest.raises(StoreUnavailable) as refused:
         await store.take("token:a")
     assert "Redis 127.0.0.1" in str(refused.value) and "hunter2secret" not in str(refused.value)
+    cap = Cap("cap:k:sms", now=1000.0, window=3600, limit=10)
+    for step in (
+        lambda: store.put_all({"token:a": Entry("pending", 300)}, if_room=cap),  # a preview's one step
+        lambda: store.put_all({"a": Entry("1", 60), "b": Entry("2", 60)}),
+        lambda: store.reserve(cap.key, now=cap.now, window=cap.window, limit=cap.limit, ids=["x"]),
+    ):
+        with pytest.raises(StoreUnavailable) as refused:
+            await step()
+        assert "Redis 127.0.0.1" in str(refused.value) and "hunter2secret" not in str(refused.value)
     with pytest.raises(StoreUnavailable):
         store.secret("request-state-key")
 
