@@ -124,7 +124,8 @@ async def test_each_redis_step_is_one_round_trip_on_the_wire(
 
 
 async def test_a_preview_over_the_cap_keeps_no_token_and_costs_one_step(sandbox: Sandbox) -> None:
-    store = CountingStore(SQLiteStore(":memory:"))
+    kept = SQLiteStore(":memory:")
+    store = CountingStore(kept)
     settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=1))
     arguments = sms(sandbox)
     async with open_client(
@@ -135,7 +136,7 @@ async def test_a_preview_over_the_cap_keeps_no_token_and_costs_one_step(sandbox:
         refused = await client.call_tool("send_sms", arguments)
     assert refused.is_error and "cap of 1 SMS per hour" in refused.content[0].text  # type: ignore[union-attr]
     assert store.counted() == ["put_all"]
-    tokens = store.store._db.execute("SELECT COUNT(*) FROM entries WHERE key LIKE 'token:%'")  # type: ignore[attr-defined]
+    tokens = kept._db.execute("SELECT COUNT(*) FROM entries WHERE key LIKE 'token:%'")
     assert tokens.fetchone() == (0,)  # the used one was taken; the refused preview kept none
 
 

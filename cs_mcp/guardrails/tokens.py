@@ -2,9 +2,10 @@
 arguments, the principal and the preview the user saw.
 
 They live in the state store, so any process or replica sharing it can redeem them, exactly once
-(the store's atomic `take`); issuing one and checking its tool's cap are one step of the store. Lifetimes are the store's: Redis's expiry, or SQLite's deadlines on the
-machine's clocks, so a wall clock stepped back cannot stretch them. Store keys are hashes of the
-tokens: whoever reads the store cannot redeem what it holds.
+(the store's atomic `take`); issuing one and checking its tool's cap are one step of the store.
+Lifetimes are the store's: Redis's expiry, or SQLite's deadlines on the machine's clocks, so a wall
+clock stepped back cannot stretch them. Store keys are hashes of the tokens: whoever reads the store
+cannot redeem what it holds.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Cap:
-    """A rolling window on the slots counted under `key`: at most `limit` in the `window` seconds up to `now`."""
+    """A rolling window on the slots counted under `key`: at most `limit` of them in the `window`
+    seconds up to `now`."""
 
     key: str
     now: float

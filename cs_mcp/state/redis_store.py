@@ -3,9 +3,10 @@
 Each operation is one round trip: one command, one MULTI/EXEC pipeline or one Lua script, which Redis
 runs atomically. `take` reads, deletes and reports an entry's remaining lifetime in one step, so of N
 replicas racing for one token exactly one gets it; `reserve` prunes the window, counts and adds slots
-in one step; `put_all` under a cap counts the window and keeps the entries only if it has room. Lifetimes are
-Redis's own key expiry (PX), on Redis's clock. Connections fail fast (2 s), so an unreachable Redis
-refuses guarded writes at once rather than hanging them; the client reconnects by itself when it is back.
+in one step; `put_all` under a cap counts the window and keeps the entries only if it has room.
+Lifetimes are Redis's own key expiry (PX), on Redis's clock. Connections fail fast (2 s), so an
+unreachable Redis refuses guarded writes at once rather than hanging them; the client reconnects by
+itself when it is back.
 """
 
 from __future__ import annotations
