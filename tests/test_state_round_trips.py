@@ -5,6 +5,7 @@ and for Redis the commands actually written to the socket."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,15 @@ def backing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield SQLiteStore(":memory:" if request.param == "memory" else tmp_path / "state.sqlite3")
 
 
+def serving(
+    sandbox: Sandbox, store: Store, *, sms_per_hour: int = 100, **client: Any
+) -> AbstractAsyncContextManager[Client]:
+    """An MCP client of a manager server whose guardrails keep their state in `store`."""
+    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=sms_per_hour))
+    guardrails = Guardrails(settings, store=store, sleep=no_sleep)
+    return open_client(sandbox, settings=settings, guardrails=guardrails, **client)
+
+
 def sms(sandbox: Sandbox) -> dict[str, str]:
     return {"from_number": sms_sender(sandbox), "to_number": "+14075550199", "body": "round trips"}
 
@@ -67,11 +77,8 @@ async def test_a_token_confirmed_write_is_one_step_to_preview_and_two_to_act_and
     (before any request) and reserves the slot (just before the write): two, since a snapshot of
     the target and a second preview come between them."""
     store = CountingStore(backing)
-    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=100))
     arguments = sms(sandbox)
-    async with open_client(
-        sandbox, settings=settings, guardrails=Guardrails(settings, store=store)
-    ) as client:
+    async with serving(sandbox, store) as client:
         await confirm_by_token(client, arguments)  # warm-up: connections opened
         store.counted()
         preview = await client.call_tool("send_sms", arguments)
@@ -89,11 +96,7 @@ async def test_an_elicited_write_keeps_its_ticket_with_the_cap_check_in_one_step
     the second finds that ticket (the question must be the same), takes it and reserves the slot.
     (`secret` is the request-state key, read at each seal and unseal on purpose.)"""
     store = CountingStore(SQLiteStore(":memory:"))
-    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=100))
-    guardrails = Guardrails(settings, store=store, sleep=no_sleep)
-    async with open_client(
-        sandbox, settings=settings, guardrails=guardrails, answers=Answers("accept")
-    ) as client:
+    async with serving(sandbox, store, answers=Answers("accept")) as client:
         done = await client.call_tool("send_sms", sms(sandbox))
     assert (done.structured_content or {}).get("status") == "done", done.content
     calls = [name for name in store.counted() if name != "secret"]
@@ -105,10 +108,8 @@ async def test_each_redis_step_is_one_round_trip_on_the_wire(
 ) -> None:
     """Counted where it costs: the command batches written to Redis's socket."""
     with running_redis(tmp_path, "everysec") as server:
-        settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=100))
-        guardrails = Guardrails(settings, store=RedisStore(server.url))
         arguments = sms(sandbox)
-        async with open_client(sandbox, settings=settings, guardrails=guardrails) as client:
+        async with serving(sandbox, RedisStore(server.url)) as client:
             await confirm_by_token(client, arguments)  # warm-up: the connection's handshake
             sends.clear()
             await confirm_by_token(client, arguments)
@@ -126,11 +127,8 @@ async def test_each_redis_step_is_one_round_trip_on_the_wire(
 async def test_a_preview_over_the_cap_keeps_no_token_and_costs_one_step(sandbox: Sandbox) -> None:
     kept = SQLiteStore(":memory:")
     store = CountingStore(kept)
-    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=1))
     arguments = sms(sandbox)
-    async with open_client(
-        sandbox, settings=settings, guardrails=Guardrails(settings, store=store)
-    ) as client:
+    async with serving(sandbox, store, sms_per_hour=1) as client:
         await confirm_by_token(client, arguments)
         store.counted()
         refused = await client.call_tool("send_sms", arguments)
@@ -143,10 +141,8 @@ async def test_a_preview_over_the_cap_keeps_no_token_and_costs_one_step(sandbox:
 async def test_with_the_store_gone_a_capped_preview_is_refused_at_its_one_step_and_nothing_sent(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    settings = Settings.for_sandbox("manager", caps=Caps(sms_per_hour=100))
     with running_redis(tmp_path, "everysec") as server:
-        guardrails = Guardrails(settings, store=RedisStore(server.url))
-        async with open_client(sandbox, settings=settings, guardrails=guardrails) as client:
+        async with serving(sandbox, RedisStore(server.url)) as client:
             server.stop()
             refused = await client.call_tool("send_sms", sms(sandbox))
             listed = await client.call_tool("list_numbers", {"limit": 2})
