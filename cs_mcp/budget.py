@@ -13,7 +13,6 @@ proportion to how far over it was, until it fits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -46,8 +45,8 @@ class Measured(Generic[ModelT]):
 def measure(model: ModelT) -> Measured[ModelT]:
     structured = model.model_dump(mode="json", exclude_none=True)
     text = render(model, structured)
-    # As the transports write it: compact, UTF-8 (not \u-escaped).
-    wire = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    # As the transports write it (pydantic's serialiser: compact, UTF-8, not \u-escaped).
+    wire = model.model_dump_json(exclude_none=True)
     sizes = count_tokens(wire), count_tokens(text)
     return Measured(model, structured, wire, text, max(sizes), sum(sizes))
 
