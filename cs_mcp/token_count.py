@@ -168,21 +168,24 @@ def _sum(cut: list[str]) -> int:
 
 
 _chunk_counts: dict[str, int] = {}
+_INDENT = re.compile(r"[ \t]*")
 
 
 def chunks(text: str) -> list[str]:
     """`text` cut where every o200k piece breaks, whatever the rest of the text, so the chunks' counts
     add up to the text's count:
-    - after a line break followed by neither whitespace nor `/`: no piece runs on past the break (the
-      pattern ends a run of line breaks there, and a letter's one-character prefix is never a line break);
-    - before the `"` closing an object's first key (`{"id`, `{"name`...), where the key ends in a letter
-      or digit: no piece joins a letter or digit to a following quote.
-    These fall on a rendering's lines and a JSON list's items: what a later result shows again."""
+    - after a line break followed by spaces or tabs (or nothing) and then neither whitespace nor, right
+      after the break, a `/`: a run of line breaks ends its piece there, and no piece starts with one;
+    - before a `"` or a `\\` that follows a letter or digit: nothing joins a letter or digit to those.
+    Only the second kind's cuts that fall on a JSON object's first key (`{"id`) or an escaped line
+    break (`\\n`) are taken: with the first kind they fall on a rendering's lines, a JSON list's items and
+    a long text's lines, which is what a later result shows again."""
     cuts: list[int] = []
     at = text.find("\n")
     while at != -1:
-        follows = text[at + 1 : at + 2]
-        if follows and not follows.isspace() and follows != "/":
+        indent = _INDENT.match(text, at + 1)
+        after = indent.end() if indent else at + 1
+        if after < len(text) and not text[after].isspace() and (after > at + 1 or text[after] != "/"):
             cuts.append(at + 1)
         at = text.find("\n", at + 1)
     at = text.find('{"')
@@ -193,6 +196,11 @@ def chunks(text: str) -> list[str]:
         if closing > at + 2 and text[closing - 1].isalnum():
             cuts.append(closing)
         at = text.find('{"', closing)
+    at = text.find("\\n", 1)
+    while at != -1:
+        if text[at - 1].isalnum():
+            cuts.append(at)
+        at = text.find("\\n", at + 2)
     if not cuts:
         return [text]
     cuts.sort()

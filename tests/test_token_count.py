@@ -139,10 +139,12 @@ def test_latin_text_is_cut_as_it_stands_as_the_reference_cuts_it() -> None:
 def test_chunks_count_exactly_in_any_context_warm_or_cold() -> None:
     """A text is counted chunk by chunk, a chunk's count remembered: the cuts must fall where every
     piece breaks whatever surrounds them. Texts built of what sits at the cuts (line breaks before
-    spaces, `/`, letters; `{"` keys ending in letters, digits, symbols or nothing; contractions, marks,
-    digits, non-Latin letters) count as the reference does, with the chunks seen before and not."""
+    indents, spaces, `/`, letters; escaped line breaks; `{"` keys ending in letters, digits, symbols or
+    nothing; contractions, marks, digits, non-Latin letters) count as the reference does, with the
+    chunks seen before and not."""
     fragments = [
-        *["\n", "\n", "\r\n", "\n/", "/", " ", "  ", "\t", "\u00a0", "\u2028"],
+        *["\n", "\n", "\r\n", "\n/", "/", " ", "  ", "\n    ", "\n\t", "\t", "\u00a0", "\u2028"],
+        *["\\n", "\\n    ", "\\", "\\\\n", "n"],
         *['{"', '{"', '{""', '"', '":', '",', "}", "]", ",", ":", "'s", "'S", "'ll"],
         *["id", "ID", "Name", "x9", "42", "1234", "é", "ſ", "\u0301", "中", "½", "⟦", "…", "-", "=", ";"],
     ]
