@@ -13,7 +13,6 @@ proportion to how far over it was, until it fits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -32,11 +31,12 @@ CHARS_PER_TOKEN = 3.0
 
 @dataclass(frozen=True)
 class Measured(Generic[ModelT]):
-    """A result as it is sent (structuredContent and text) and its size: the o200k token count of the
-    larger copy (what the budget counts), and of both copies together."""
+    """A result as it is sent (structuredContent, as the JSON counted, and text) and its size: the o200k
+    token count of the larger copy (what the budget counts), and of both copies together."""
 
     model: ModelT
     structured: dict[str, Any]
+    wire: str
     text: str
     tokens: int
     together: int
@@ -44,11 +44,11 @@ class Measured(Generic[ModelT]):
 
 def measure(model: ModelT) -> Measured[ModelT]:
     structured = model.model_dump(mode="json", exclude_none=True)
-    text = render(model)
-    # As the transports write it: compact, UTF-8 (not \u-escaped).
-    wire = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    text = render(model, structured)
+    # As the transports write it (pydantic's serialiser: compact, UTF-8, not \u-escaped).
+    wire = model.model_dump_json(exclude_none=True)
     sizes = count_tokens(wire), count_tokens(text)
-    return Measured(model, structured, text, max(sizes), sum(sizes))
+    return Measured(model, structured, wire, text, max(sizes), sum(sizes))
 
 
 def smaller(size: int, tokens: int, budget: int) -> int:

@@ -416,43 +416,59 @@ def outline(config: Mapping[str, Any], *, prefix: str = "steps", max_depth: int 
     """Indented lines, one per step and branch, each starting with its path label.
 
     Below `max_depth` a branch is folded into one line counting its steps and naming the first
-    numbers it rings; `destinations` always lists every number the flow can reach.
+    numbers it rings; `destinations` always lists every number the flow can reach. One pass over the
+    tree gathers the lines, the counts and the numbers (in `walk`'s order, as `destinations` lists them).
     """
     steps = _list(config.get("steps")) if isinstance(config, Mapping) else _list(config)
-    nodes = list(walk(steps, prefix))
     lines: list[str] = []
-    folded = 0
+    counts: Counter[str] = Counter()
+    rung: dict[str, None] = {}  # every number, first seen first
+    deepest = folded = 0
 
-    def emit(steps: list[Any], depth: int) -> None:
-        nonlocal folded
+    def visit(steps: list[Any], depth: int, shown: bool, numbers: dict[str, None]) -> int:
+        """Count `steps` and their branches, gather the numbers they ring (into `numbers` and `rung`),
+        and, if `shown`, write their lines; how many steps there were."""
+        nonlocal deepest, folded
         indent = "    " * (depth - 1)  # a branch heading sits 2 deeper than its step, its steps 4
+        visited = 0
         for index, step in enumerate(steps):
             if not isinstance(step, Mapping):
                 continue
-            label = f"{prefix}[{index}]" if depth == 1 else f"[{index}]"
-            lines.append(f"{indent}{label} {describe(step)}")
+            visited += 1
+            deepest = max(deepest, depth)
+            counts[str(step.get("type", "?"))] += 1
+            for number in [step.get("destination"), *_list(step.get("destinations"))]:
+                if isinstance(number, str):
+                    numbers.setdefault(number, None)
+                    rung.setdefault(number, None)
+            if shown:
+                label = f"{prefix}[{index}]" if depth == 1 else f"[{index}]"
+                lines.append(f"{indent}{label} {describe(step)}")
             for branch, heading, children in _branches(step):
+                if not shown:
+                    visited += visit(children, depth + 1, False, numbers)
+                    continue
                 lines.append(f"{indent}  {branch}{' ' + heading if heading else ''}:")
                 if max_depth is not None and depth + 1 > max_depth:
-                    inner = sum(1 for _ in walk(children))
-                    reach = destinations({"steps": children})
+                    reached: dict[str, None] = {}
+                    inner = visit(children, depth + 1, False, reached)
                     folded += inner
-                    lines.append(f"{indent}    … {inner} steps{_reaching(reach)}")
+                    lines.append(f"{indent}    … {inner} steps{_reaching(list(reached))}")
                 else:
-                    emit(children, depth + 1)
+                    visit(children, depth + 1, True, numbers)
+        return visited
 
-    emit(steps, 1)
+    visit(steps, 1, True, {})
     settings = config.get("settings") if isinstance(config, Mapping) else None
     # A setting the API sends as null (the alternate flow shape does) is one the flow does not set.
     shown = {k: v for k, v in settings.items() if v is not None} if isinstance(settings, Mapping) else {}
     if shown:
         lines.insert(0, "settings " + ", ".join(_setting(k, v) for k, v in shown.items()))
-    counts = Counter(str(n.step.get("type", "?")) for n in nodes)
     return Outline(
         lines=lines,
         step_counts=dict(counts.most_common()),
-        destinations=destinations({"steps": steps}),
-        max_depth=max((n.depth for n in nodes), default=0),
+        destinations=list(rung),
+        max_depth=deepest,
         folded=folded,
     )
 

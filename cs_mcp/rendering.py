@@ -60,6 +60,8 @@ def _shown(model: BaseModel, name: str, value: Any) -> str:
 def _inline(text: str) -> str:
     """A trusted value in the rendering: it may not open or close a fence, nor start a line of its own
     (a preview's SMS body is the model's, but may quote a caller)."""
+    if text.isascii() and text.isprintable():  # most values: no fence bracket, no line break to join
+        return text
     return " ".join(neutralise_fences(text).splitlines())
 
 
@@ -72,15 +74,16 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, list | tuple) and any(_has_text(v) for v in value)
 
 
-def render(model: BaseModel) -> str:
+def render(model: BaseModel, data: Mapping[str, Any] | None = None) -> str:
     """A compact text rendering of a result: one `key: value` line per fact, one line per list item.
 
     Untrusted data (`is_untrusted`: declared so, or an API object's undeclared field, however nested) is
     cleaned and fenced with ⟦untrusted: …⟧ so an assistant reads it as data; no value, trusted or not,
     can write a fence bracket. Fields excluded from the structured result (advice such as Page.note)
-    close the text.
+    close the text. `data`: the model's JSON dump (without None), where the caller has it already.
     """
-    data = model.model_dump(mode="json", exclude_none=True)
+    if data is None:
+        data = model.model_dump(mode="json", exclude_none=True)
     lines: list[str] = []
     for name, value in _fields(model, data):
         attribute = getattr(model, name, None)

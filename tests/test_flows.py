@@ -127,6 +127,18 @@ def test_every_outline_label_path_resolves_to_that_step() -> None:
     assert opened == 13
 
 
+@pytest.mark.parametrize("max_depth", [None, 1, 2, 3])
+def test_outline_counts_what_walking_the_tree_finds_at_any_fold(max_depth: int | None) -> None:
+    """The outline's one pass agrees with `walk` and `destinations`: every step counted, every number
+    listed in the walk's order, the depth of the whole tree, and the folded steps those below the cut."""
+    shape = flows.outline(CONFIG, max_depth=max_depth)
+    nodes = list(flows.walk(CONFIG["steps"]))
+    assert shape.destinations == flows.destinations(CONFIG)
+    assert sum(shape.step_counts.values()) == len(nodes)
+    assert shape.max_depth == max(node.depth for node in nodes)
+    assert shape.folded == sum(1 for node in nodes if max_depth is not None and node.depth > max_depth)
+
+
 def test_folded_outline_still_names_every_destination() -> None:
     folded = flows.outline(CONFIG, max_depth=1)
     assert folded.folded > 0

@@ -27,7 +27,9 @@ from cs_mcp.token_count import (
     LATIN_END,
     LONGEST_ENCODED_PIECE,
     LONGEST_TOKEN_BYTES,
+    _chunk_counts,
     _cut_as_it_stands,
+    chunks,
     count_tokens,
     pieces,
     within,
@@ -132,6 +134,35 @@ def test_latin_text_is_cut_as_it_stands_as_the_reference_cuts_it() -> None:
     names = "Ana María Núñez, Jürgen Weiß, Søren Ærø, Łukasz Żółć, Ðorđe, ſt, x²³ ½ and it\u00a0'ſ"
     assert _cut_as_it_stands(names) and count_tokens(names) == reference(names)
     assert not _cut_as_it_stands("Σ and 中 are cut on a translated copy")
+
+
+def test_chunks_count_exactly_in_any_context_warm_or_cold() -> None:
+    """A text is counted chunk by chunk, a chunk's count remembered: the cuts must fall where every
+    piece breaks whatever surrounds them. Texts built of what sits at the cuts (line breaks before
+    indents, spaces, `/`, letters; escaped line breaks; `{"` keys ending in letters, digits, symbols or
+    nothing; contractions, marks, digits, non-Latin letters) count as the reference does, with the
+    chunks seen before and not."""
+    fragments = [
+        *["\n", "\n", "\r\n", "\n/", "/", " ", "  ", "\n    ", "\n\t", "\t", "\u00a0", "\u2028"],
+        *["\\n", "\\n    ", "\\", "\\\\n", "n"],
+        *['{"', '{"', '{""', '"', '":', '",', "}", "]", ",", ":", "'s", "'S", "'ll"],
+        *["id", "ID", "Name", "x9", "42", "1234", "é", "ſ", "\u0301", "中", "½", "⟦", "…", "-", "=", ";"],
+    ]
+    rng = random.Random(17)
+    for _ in range(1500):
+        text = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 40)))
+        assert "".join(chunks(text)) == text
+        assert count_tokens(text) == reference(text), repr(text)  # chunks seen before, or not
+        _chunk_counts.clear()
+        assert count_tokens(text) == reference(text), repr(text)
+
+
+def test_a_rendering_and_its_json_are_cut_on_their_lines_and_items() -> None:
+    items = [{"id": f"n{i}", "name": f"Line {i}", "calls": i} for i in range(3)]
+    wire = json.dumps({"total": 3, "items": items}, separators=(",", ":"))
+    assert len(chunks(wire)) == 5  # before the first item, then one per item, the last with the tail
+    text = "total: 3\nitems (3):\n" + "\n".join(f"- id=n{i}; name=Line {i}; calls={i}" for i in range(3))
+    assert chunks(text) == [line + "\n" for line in text.split("\n")[:-1]] + [text.split("\n")[-1]]
 
 
 def test_a_piece_too_long_to_encode_counts_one_token_a_byte() -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import anyio
-
+from cs_mcp import fan_out
 from cs_mcp.api.resource import Answer, Items, Resource
 
 PATH = "/webhooks/deliveries"
@@ -34,22 +33,5 @@ class Webhooks(Resource):
 
     async def _pages(self, offsets: range) -> Items:
         """The pages at `offsets`, in order, at most PAGES_AT_ONCE requests in flight."""
-        pages: dict[int, Items] = {}
-        limiter = anyio.CapacityLimiter(PAGES_AT_ONCE)
-
-        async def fetch(offset: int) -> None:
-            async with limiter:
-                pages[offset] = (await self._page(offset)).items("deliveries")
-
-        try:
-            async with anyio.create_task_group() as group:
-                for offset in offsets:
-                    group.start_soon(fetch, offset)
-        except ExceptionGroup as failed:  # the first page that failed, as a lone read would raise it
-            raise first_of(failed) from None
-        return [item for offset in offsets for item in pages[offset]]
-
-
-def first_of(group: BaseExceptionGroup[Exception]) -> Exception:
-    found = group.exceptions[0]
-    return first_of(found) if isinstance(found, BaseExceptionGroup) else found
+        pages = await fan_out.gather(self._page, offsets, limit=PAGES_AT_ONCE)
+        return [item for page in pages for item in page.items("deliveries")]

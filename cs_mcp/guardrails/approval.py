@@ -69,7 +69,9 @@ class Approvals:
 
     async def open(self, token: str, tool: str, owner: str, preview: Preview) -> Approval:
         """An undecided approval for the confirmation `token`, openable by one browser."""
-        approval = Approval(secrets.token_urlsafe(18), tool, owner, preview.model_dump(mode="json"))
+        # 128 bits in hex: digits and a-f, pieces the result's token count has seen before (mixed-case
+        # base64 brings new pieces to encode on every call).
+        approval = Approval(secrets.token_hex(16), tool, owner, preview.model_dump(mode="json"))
         ttl, aid = self.lifetime, approval.id
         await self.store.put(_key("record", aid), json.dumps(asdict(approval)), ttl)
         # Known twice as long, only so that a late visit is told "expired", not "unknown".

@@ -218,8 +218,7 @@ class Guardrails:
         self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None
     ) -> AuditRecord:
         """An audit record of this call; in hosted mode it also names the user (their principal id)."""
-        log = self.audit_log if spec.writes else None
-        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), log)
+        record = AuditRecord(spec.name, dict(arguments), self.principal_for(ctx), self.audit_log)
         if self.principals.hosted:
             record.user = self.principals.current().id
         return record
@@ -509,8 +508,12 @@ class Guardrails:
     @contextmanager
     def audited(
         self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None
-    ) -> Iterator[AuditRecord]:
-        """Record one write tool call: who, what, how it was confirmed and what came of it."""
+    ) -> Iterator[AuditRecord | None]:
+        """Record one write tool call: who, what, how it was confirmed and what came of it (None for a
+        read: reads are not audited)."""
+        if not spec.writes:
+            yield None
+            return
         record = self._record(spec, arguments, ctx)
         try:
             yield record

@@ -183,21 +183,21 @@ def view_of(
         number_count=number_count if number_count is not None else flow.number_count,
         changes=changes,
     )
-    full = flows.outline(config)
-    depth: int | None = full.max_depth
+    shape = flows.outline(config)  # unfolded first: most flows fit whole
+    deepest = depth = shape.max_depth
     while True:
-        shape = flows.outline(config, max_depth=depth)
         view.outline, view.step_counts = shape.text, shape.step_counts
-        view.destinations, view.max_depth = shape.destinations, full.max_depth
+        view.destinations, view.max_depth = shape.destinations, deepest
         view.note = (
             f"branches below depth {depth} folded ({shape.folded} steps); pass path= to open one"
             if shape.folded
             else None
         )
         measured = measure(view)  # each change to the view is measured: the last measure is what is sent
-        if measured.tokens <= budget or not depth or depth <= 1:
+        if measured.tokens <= budget or depth <= 1:
             break
         depth -= 1
+        shape = flows.outline(config, max_depth=depth)
     if measured.tokens > budget:
         # Even the top level is too long: keep the facts, cut the outline at a line boundary.
         lines = view.outline.splitlines() if view.outline else []
