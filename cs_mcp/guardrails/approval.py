@@ -14,15 +14,14 @@ id, so whoever reads the store cannot open the page. An approval lives as long a
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from cs_mcp.guardrails.preview import GuardrailError, Preview
-from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS, fingerprint
-from cs_mcp.state import Store
+from cs_mcp.guardrails.tokens import TOKEN_TTL_SECONDS, fingerprint, new_token
+from cs_mcp.state import Entry, Store
 
 APPROVED, DECLINED = "approved", "declined"
 DECISIONS = (APPROVED, DECLINED)
@@ -69,16 +68,17 @@ class Approvals:
 
     async def open(self, token: str, tool: str, owner: str, preview: Preview) -> Approval:
         """An undecided approval for the confirmation `token`, openable by one browser."""
-        # 128 bits in hex: digits and a-f, pieces the result's token count has seen before (mixed-case
-        # base64 brings new pieces to encode on every call).
-        approval = Approval(secrets.token_hex(16), tool, owner, preview.model_dump(mode="json"))
+        approval = Approval(new_token(), tool, owner, preview.model_dump(mode="json"))
         ttl, aid = self.lifetime, approval.id
-        await self.store.put(_key("record", aid), json.dumps(asdict(approval)), ttl)
-        # Known twice as long, only so that a late visit is told "expired", not "unknown".
-        await self.store.put(_key("known", aid), "1", 2 * ttl)
-        await self.store.put(_key("unbound", aid), "1", ttl)
-        await self.store.put(_key("undecided", aid), "1", ttl)
-        await self.store.put(_key("of-token", token), aid, ttl)
+        entries = {
+            _key("record", aid): Entry(json.dumps(asdict(approval)), ttl),
+            # Known twice as long, only so that a late visit is told "expired", not "unknown".
+            _key("known", aid): Entry("1", 2 * ttl),
+            _key("unbound", aid): Entry("1", ttl),
+            _key("undecided", aid): Entry("1", ttl),
+            _key("of-token", token): Entry(aid, ttl),
+        }
+        await self.store.put_all(entries)  # one step: a page is opened whole or not at all
         return approval
 
     async def find(self, approval_id: str) -> Approval | None:

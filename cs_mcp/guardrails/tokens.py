@@ -37,6 +37,12 @@ def _key(kind: str, token: str) -> str:
     return f"{kind}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
 
+def new_token() -> str:
+    """128 random bits in hex. A model copies it back, and every result carrying one is counted: digits
+    and a-f are pieces the count has seen before, where mixed-case base64 brings new ones to encode."""
+    return secrets.token_hex(16)
+
+
 @dataclass
 class Pending:
     tool: str
@@ -63,7 +69,7 @@ class PendingConfirmations:
     async def issue(
         self, tool: str, arguments: str, principal: str, preview: Preview, *, cap: CapRule | None = None
     ) -> str:
-        token = secrets.token_urlsafe(18)
+        token = new_token()
         await self.caps.check(
             cap, keeping={_key("token", token): _pending(tool, arguments, principal, preview)}
         )
@@ -96,7 +102,7 @@ class PendingConfirmations:
             pending = await self.peek(ticket) if ticket else None
             if ticket and pending is not None and pending.preview == preview_fingerprint(preview):
                 return ticket
-        ticket = secrets.token_urlsafe(18)
+        ticket = new_token()
         await self.caps.check(
             cap,
             keeping={
