@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
@@ -183,54 +183,109 @@ class _Owed:
 
 @asynccontextmanager
 async def _loop_streams(reading: int, writing: int) -> AsyncIterator[Streams]:
-    incoming, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-    write_stream, outgoing = anyio.create_memory_object_stream[SessionMessage](0)
+    # No transport tasks: the server's reading task reads the pipe and each sender writes its own
+    # line, so a ping crosses no task hand-offs beyond the server's own.
     owed = _Owed()
-    async with anyio.create_task_group() as session:
-        session.start_soon(_read_messages, reading, incoming, owed)
-        session.start_soon(_write_messages, writing, outgoing, owed, session.cancel_scope)
-        yield read_stream, write_stream
+    yield _StdinMessages(reading, owed), _StdoutMessages(writing, owed)
 
 
-async def _read_messages(
-    fd: int, incoming: MemoryObjectSendStream[SessionMessage | Exception], owed: _Owed
-) -> None:
-    async with incoming:
-        async for line in _lines(fd):
-            try:
-                message = jsonrpc_message_adapter.validate_json(
-                    line.decode("utf-8", errors="replace"), by_name=False
-                )
-            except Exception as exc:  # the SDK hands the server the parse error, and reads on
-                item: SessionMessage | Exception = exc
-            else:
-                owed.read(message)
-                item = SessionMessage(message)
-            try:
-                await incoming.send(item)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):  # the session has ended
-                return
-        await owed.settled()
+class _StdinMessages:
+    """The client's messages, read from the pipe by the task that receives them."""
 
+    def __init__(self, fd: int, owed: _Owed) -> None:
+        self._fd = fd
+        self._owed = owed
+        self._partial = bytearray()
+        self._lines: deque[bytes] = deque()
+        self._ended = False
 
-async def _lines(fd: int) -> AsyncIterator[bytes]:
-    """Each line read from fd, without its end: "\\n", "\\r\\n" or a lone "\\r", as the SDK's text
-    reader (universal newlines) splits them; a last line without an end included."""
-    pending = bytearray()
-    while chunk := await _read_chunk(fd):
-        *ended, rest = chunk.split(b"\n")
-        if ended:
-            pending += ended[0]
-            ended[0] = bytes(pending)
-            pending = bytearray(rest)
-            for line in ended:
-                for part in line.removesuffix(b"\r").split(b"\r"):
-                    yield part
+    async def receive(self) -> SessionMessage | Exception:
+        while not self._lines:
+            if self._ended:
+                await self._owed.settled()
+                raise anyio.EndOfStream
+            self._take(await _read_chunk(self._fd))
+        try:
+            message = jsonrpc_message_adapter.validate_json(
+                self._lines.popleft().decode("utf-8", errors="replace"), by_name=False
+            )
+        except Exception as exc:  # the SDK hands the server the parse error, and reads on
+            return exc
+        self._owed.read(message)
+        return SessionMessage(message)
+
+    def _take(self, chunk: bytes) -> None:
+        """Lines end in "\\n", "\\r\\n" or a lone "\\r", as the SDK's text reader (universal newlines)
+        splits them; at end of input a last line without an end counts too."""
+        if not chunk:
+            self._ended = True
+            ended = [bytes(self._partial)] if self._partial else []
+            self._partial.clear()
         else:
-            pending += rest
-    if pending:
-        for part in bytes(pending).removesuffix(b"\r").split(b"\r"):
-            yield part
+            *ended, rest = chunk.split(b"\n")
+            if not ended:
+                self._partial += rest
+                return
+            self._partial += ended[0]
+            ended[0] = bytes(self._partial)
+            self._partial = bytearray(rest)
+        for line in ended:
+            self._lines.extend(line.removesuffix(b"\r").split(b"\r"))
+
+    async def aclose(self) -> None:
+        self._ended = True
+        self._lines.clear()
+
+    def __aiter__(self) -> _StdinMessages:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _StdinMessages:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _StdoutMessages:
+    """The server's messages, each written to the pipe by the task that sends it, one line at a time."""
+
+    def __init__(self, fd: int, owed: _Owed) -> None:
+        self._fd = fd
+        self._owed = owed
+        self._one_line_at_a_time = anyio.Lock(fast_acquire=True)  # no loop turn when free
+        self._closed = False
+        self._client_gone = False
+
+    async def send(self, message: SessionMessage) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        line = (message.message.model_dump_json(by_alias=True, exclude_unset=True) + "\n").encode()
+        async with self._one_line_at_a_time:
+            if self._client_gone:  # nobody reads: the session ends at end of stdin
+                return
+            try:
+                await _write_all(self._fd, line)
+            except (BrokenPipeError, ConnectionResetError):
+                self._client_gone = True
+                self._owed.stopped_writing()
+                return
+        self._owed.written(message.message)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._owed.stopped_writing()
+
+    async def __aenter__(self) -> _StdoutMessages:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 async def _read_chunk(fd: int) -> bytes:
@@ -244,29 +299,15 @@ async def _read_chunk(fd: int) -> bytes:
             return b""
 
 
-async def _write_messages(
-    fd: int, outgoing: MemoryObjectReceiveStream[SessionMessage], owed: _Owed, session: anyio.CancelScope
-) -> None:
-    try:
-        async with outgoing:
-            async for message in outgoing:
-                line = message.message.model_dump_json(by_alias=True, exclude_unset=True) + "\n"
-                try:
-                    await _write_all(fd, line.encode())
-                except (BrokenPipeError, ConnectionResetError):  # the client stopped reading for good
-                    session.cancel()
-                    return
-                owed.written(message.message)
-    finally:
-        owed.stopped_writing()
-
-
-async def _write_all(fd: int, data: bytes) -> None:
-    """All of data, waiting on the loop while the pipe is full: a client that stops reading holds
-    the writer here, and the server's sends behind it, rather than growing a buffer."""
-    unwritten = memoryview(data)
-    while unwritten:
-        try:
+async def _write_all(fd: int, line: bytes) -> None:
+    """All of the line, waiting on the loop while the pipe is full: a client that stops reading holds
+    the senders here rather than growing a buffer. Once part of a line is out, the rest follows even
+    if the sender is cancelled, or the wire would tear."""
+    unwritten = memoryview(line)
+    while True:
+        with suppress(BlockingIOError):
             unwritten = unwritten[os.write(fd, unwritten) :]
-        except BlockingIOError:
+        if not unwritten:
+            return
+        with anyio.CancelScope(shield=len(unwritten) < len(line)):
             await anyio.wait_writable(fd)
