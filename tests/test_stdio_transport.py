@@ -18,6 +18,9 @@ from typing import IO, Any
 
 import anyio
 import pytest
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp_types import ElicitResult
 
 from cs_mcp.stdio_transport import _pollable, _write_all
 
@@ -131,6 +134,44 @@ def test_bad_lines_are_handed_over_as_the_sdk_does_and_serving_goes_on() -> None
         answers = [server.receive() for _ in range(4)]
         assert [answer["id"] for answer in answers] == [2, 3, 4, "\N{REPLACEMENT CHARACTER}"]
         assert all(answer["result"] == {} for answer in answers)
+
+
+def test_a_cancelled_request_is_not_waited_for_at_end_of_input() -> None:
+    with serving("--sandbox-scale", "100") as server:
+        server.initialize()
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}}
+        server.send(tool_call(2, "list_webhook_deliveries"), line(cancel), ping(3))
+        assert server.receive()["id"] == 3
+        assert server.end_of_input() == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_elicitation_and_progress_over_stdio(mode: str) -> None:
+    asked: list[str] = []
+    progress: list[float] = []
+
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "cs_mcp", "serve", "--sandbox", "--role", "manager"],
+        env={**os.environ},
+    )
+    async with Client(server, mode=mode, elicitation_callback=accept) as client:  # type: ignore[arg-type]
+        numbers = await client.call_tool(
+            "list_numbers", {"limit": 1, "has_calls": False}, progress_callback=on_progress
+        )
+        target = numbers.structured_content["items"][0]  # type: ignore[index]
+        released = await client.call_tool("release_number", {"number_id": target["id"]})
+        assert not released.is_error and released.structured_content["status"] == "done"  # type: ignore[index]
+    assert len(asked) == 1 and target["phone_number"] in asked[0]
+    assert progress == [0, 1]
 
 
 def test_a_multi_megabyte_message_goes_through_both_ways() -> None:
