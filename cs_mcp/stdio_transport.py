@@ -45,6 +45,9 @@ if sys.platform != "win32":
 # A pipe's default capacity on Linux: one read takes whatever a full pipe holds.
 READ_CHUNK = 1 << 16
 
+# Requests the server answers only when the client ends them (2026-07-28's change stream): not owed.
+OPEN_ENDED = frozenset({"subscriptions/listen"})
+
 Streams = tuple[ReadStream[SessionMessage | Exception], WriteStream[SessionMessage]]
 
 
@@ -155,7 +158,8 @@ class _Owed:
 
     def read(self, message: JSONRPCMessage) -> None:
         if isinstance(message, JSONRPCRequest):
-            self.by_server.add(message.id)
+            if message.method not in OPEN_ENDED:
+                self.by_server.add(message.id)
         elif isinstance(message, JSONRPCResponse | JSONRPCError):
             self.by_client.discard(message.id)
         elif message.method == "notifications/cancelled":  # a cancelled request goes unanswered

@@ -145,6 +145,26 @@ def test_a_cancelled_request_is_not_waited_for_at_end_of_input() -> None:
         assert server.end_of_input() == 0
 
 
+def test_an_open_subscription_is_not_waited_for_at_end_of_input() -> None:
+    """A 2026-07-28 `subscriptions/listen` is answered only when the client ends it; a client that
+    closes stdin has ended it."""
+    era = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    listen = {"notifications": {"toolsListChanged": True}, "_meta": era}
+    with serving() as server:
+        server.send(
+            line({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": era}}),
+            line({"jsonrpc": "2.0", "id": "listen", "method": "subscriptions/listen", "params": listen}),
+            line({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": era}}),
+        )
+        assert server.end_of_input() == 0
+        answered = {server.receive().get("id") for _ in range(3)}  # one is the subscription's acknowledgement
+        assert {1, 2} <= answered
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_elicitation_and_progress_over_stdio(mode: str) -> None:
