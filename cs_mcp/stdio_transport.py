@@ -8,10 +8,10 @@ during a big list waited 36-113 ms. Here the loop polls non-blocking descriptors
 What the client sees is the SDK's transport: newline-delimited JSON-RPC in UTF-8 (invalid bytes
 replaced), lines split as Python's text files split them, a line that is not a JSON-RPC message handed
 to the server as the SDK hands it, no line-length limit, end of stdin ends the session (once the
-requests already read are answered: see `_Owed`). While serving,
-fd 0 reads the null device and fd 1 writes to stderr, so stray reads and prints (ours or a child's)
-miss the wire, as with the SDK; both are put back on exit. Where the loop cannot poll the descriptors
-(stdin or stdout a regular file, /dev/null or a terminal; Windows), the SDK's transport serves.
+requests already read are answered: see `_Owed`). While serving, fd 0 reads the null device and fd 1
+writes to stderr, so stray reads and prints (ours or a child's) miss the wire, as with the SDK; both
+are put back on exit. Where the loop cannot poll the descriptors (stdin or stdout a regular file,
+/dev/null or a terminal; Windows), the SDK's transport serves.
 """
 
 from __future__ import annotations

@@ -27,16 +27,8 @@ from cs_mcp.stdio_transport import _pollable, _write_all
 CLI = [sys.executable, "-m", "cs_mcp", "serve", "--sandbox"]
 ANSWER_DEADLINE_S = 120  # a guard against a hung server, not a timing assertion
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+HANDSHAKE = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HANDSHAKE}
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
