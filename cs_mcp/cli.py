@@ -147,9 +147,10 @@ def _serve(values: Mapping[str, Any], settings: Settings) -> int:
         serve_http(server, settings, values["host"], values["port"], values["allowed_host"])
     else:
         from cs_mcp.hints import waiting_line
+        from cs_mcp.stdio_transport import run_stdio
 
         print(waiting_line(settings), file=sys.stderr, flush=True)  # else a terminal looks hung
-        server.run("stdio")
+        run_stdio(server)  # on the event loop, not the SDK's worker threads: pings answered at once
     return 0
 
 

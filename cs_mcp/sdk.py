@@ -4,7 +4,8 @@ cs_mcp builds each tool's schemas from its own pydantic models and validates arg
 hands the SDK a ready `Tool` rather than a function for the SDK to analyse. That needs three things
 the SDK documents only in its source: `Tool.from_function`'s analysis (for the resolvers of guarded
 tools), `FuncMetadata` with an argument model that passes arguments through, and the tool manager's
-`get_tool`, to tell a hidden tool from an unknown one.
+`get_tool`, to tell a hidden tool from an unknown one. cs_mcp's own stdio transport also runs a session
+on the low-level server, as `MCPServer.run_stdio_async` does on the SDK's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.shared._stream_protocols import ReadStream, WriteStream
+from mcp.shared.message import SessionMessage
 from pydantic import ConfigDict
 
 CHECKED_AGAINST = "2.3"
@@ -66,3 +69,13 @@ def with_schemas(
 
 def has_tool(server: MCPServer[Any], name: str) -> bool:
     return server._tool_manager.get_tool(name) is not None
+
+
+async def serve_session(
+    server: MCPServer[Any],
+    read_stream: ReadStream[SessionMessage | Exception],
+    write_stream: WriteStream[SessionMessage],
+) -> None:
+    """One client session over a transport's streams, until the client leaves."""
+    lowlevel = server._lowlevel_server
+    await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
