@@ -51,3 +51,11 @@ async def test_the_tool_manager_lookup_tells_a_hidden_tool_from_a_listed_one() -
     async with Client(server) as client:
         refused = await client.call_tool("purchase_number", {"phone_number": "+18135550100"})
     assert refused.is_error and "needs the manager role" in refused.content[0].text
+
+
+def test_the_lowlevel_server_serve_session_runs_is_where_it_was() -> None:
+    """sdk.serve_session (cs_mcp's stdio transport) runs one session on the MCPServer's lowlevel server;
+    the stdio subprocess tests cover it end to end, this names the piece if the SDK moves it."""
+    lowlevel = build_server(Settings.for_sandbox("viewer"))._lowlevel_server
+    assert callable(lowlevel.run)
+    assert lowlevel.create_initialization_options().server_name
