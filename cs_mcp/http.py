@@ -193,6 +193,8 @@ def serve_http(
     config = uvicorn.Config(
         app,
         log_level="warning",
+        # Never shown at "warning", but uvicorn still formats each request's access line unless told.
+        access_log=False,
         http=guarded_protocol(limits),
         # One above the connection cap: the guard sheds waiting connections first, so a 503 means
         # every connection is busy serving a request.
