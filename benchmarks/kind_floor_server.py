@@ -21,8 +21,6 @@ from typing import Any
 
 import httpx
 from mcp.server import MCPServer
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from cs_mcp.sandbox import SANDBOX_KEYS
 
@@ -91,20 +89,10 @@ async def send_sms(
     return {"status": "done", "result": response.json()["data"]}
 
 
-@server.custom_route("/healthz", methods=["GET"])
-async def healthz(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 if __name__ == "__main__":
     if args.port is None:
         server.run("stdio")
     else:
-        import uvicorn
+        from floor_http import serve  # beside this script, which runs as a file, not a module
 
-        from cs_mcp.http import listening_sockets
-
-        app = server.streamable_http_app(streamable_http_path="/mcp", host="127.0.0.1")
-        # cs_mcp's own listening socket (TCP_NODELAY on its connections), as `serve --transport http` uses.
-        sockets = listening_sockets("127.0.0.1", args.port, 2048)
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=sockets)
+        serve(server, args.port)
