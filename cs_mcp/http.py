@@ -152,6 +152,12 @@ def http_app(
         # opening request per connection can be on its way in while it does.
         max_sessions=limits.max_sessions + limits.max_connections,
     )
+    return guarded(app, server, settings, limits)
+
+
+def guarded(app: ASGIApp, server: CallScalerServer, settings: Settings, limits: HttpLimits) -> ASGIApp:
+    """cs_mcp's layers around the SDK's app, the first to run outermost: the token gate, the hosted
+    gates, the session bound (benchmarks/cpu_per_call.py measures them around a stand-in app)."""
     app = SessionBound(app, limits.max_sessions, limits.session_idle_timeout)
     if server.key_checker is not None:
         app = HeaderModeGate(app, server.key_checker, resource_metadata_url(settings))
