@@ -15,19 +15,16 @@ items and the total). What cs_mcp costs beyond this, per call, is its own.
 
 from __future__ import annotations
 
-import argparse
 import secrets
 from typing import Any
 
 import httpx
+from floor_serving import arguments, run  # beside this script, which runs as a file, not a module
 from mcp.server import MCPServer
 
 from cs_mcp.sandbox import SANDBOX_KEYS
 
-parser = argparse.ArgumentParser()
-parser.add_argument("base_url")
-parser.add_argument("--port", type=int, help="serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
-args = parser.parse_args()
+args = arguments()
 
 server = MCPServer("kind-floor", log_level="WARNING")  # cs_mcp logs at WARNING too
 api = httpx.AsyncClient(
@@ -90,9 +87,4 @@ async def send_sms(
 
 
 if __name__ == "__main__":
-    if args.port is None:
-        server.run("stdio")
-    else:
-        from floor_http import serve  # beside this script, which runs as a file, not a module
-
-        serve(server, args.port)
+    run(server, args.port)

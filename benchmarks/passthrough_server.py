@@ -5,18 +5,15 @@ cs_mcp tool, with a plain shared httpx client, and returns the JSON.
     python benchmarks/passthrough_server.py BASE_URL --port 8123     # Streamable HTTP at /mcp, /healthz
 """
 
-import argparse
 from typing import Any
 
 import httpx
+from floor_serving import arguments, run  # beside this script, which runs as a file, not a module
 from mcp.server import MCPServer
 
 from cs_mcp.sandbox import SANDBOX_KEYS
 
-parser = argparse.ArgumentParser()
-parser.add_argument("base_url")
-parser.add_argument("--port", type=int, help="serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
-args = parser.parse_args()
+args = arguments()
 
 # Logs at WARNING like cs_mcp: the SDK default (INFO) writes a line per request and would slow the floor.
 server = MCPServer("passthrough", log_level="WARNING")
@@ -32,9 +29,4 @@ async def bulk_stats() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if args.port is None:
-        server.run("stdio")
-    else:
-        from floor_http import serve  # beside this script, which runs as a file, not a module
-
-        serve(server, args.port)
+    run(server, args.port)
