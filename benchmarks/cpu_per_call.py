@@ -33,7 +33,6 @@ from benchmarks.harness import (
     median,
     sandbox_http,
 )
-from benchmarks.http_layers import http_layers
 from cs_mcp.token_count import count_tokens
 
 KIND_FLOOR = [sys.executable, str(ROOT / "benchmarks" / "kind_floor_server.py")]
@@ -156,6 +155,8 @@ async def cpu_per_call(plan: Plan) -> list[Row]:
                     ours, theirs = [(await stack.enter_async_context(Client(url)), pid) for url, pid in urls]
                 compared, floor_ms = await _compare(transport, kinds(state), ours, theirs, blocks)
                 rows += compared
+    from benchmarks.http_layers import http_layers  # builds a whole server: only when this section runs
+
     # floor_ms is the HTTP one, compared last
     rows.append(await http_layers(blocks, floor_ms["a list (list_numbers)"]))
     return rows
