@@ -155,7 +155,7 @@ async def cpu_per_call(plan: Plan) -> list[Row]:
                     ours, theirs = [(await stack.enter_async_context(Client(url)), pid) for url, pid in urls]
                 compared, floor_ms = await _compare(transport, kinds(state), ours, theirs, blocks)
                 rows += compared
-    from benchmarks.http_layers import http_layers  # builds a whole server: only when this section runs
+    from benchmarks.http_layers import http_layers  # the server and HTTP stack: imported only when run
 
     # floor_ms is the HTTP one, compared last
     rows.append(await http_layers(blocks, floor_ms["a list (list_numbers)"]))
