@@ -160,7 +160,12 @@ async def cpu_per_call(plan: Plan) -> list[Row]:
                 else:
                     urls = [stack.enter_context(http_server(argv)) for argv in (ours_http, floor)]
                     ours, theirs = [(await stack.enter_async_context(Client(url)), pid) for url, pid in urls]
-                rows += await _compare(transport, kinds(state), ours, theirs, blocks)
+                compared, floor_ms = await _compare(transport, kinds(state), ours, theirs, blocks)
+                rows += compared
+    from benchmarks.http_layers import http_layers  # the server and HTTP stack: imported only when run
+
+    # floor_ms is the HTTP one, compared last
+    rows.append(await http_layers(blocks, floor_ms["a list (list_numbers)"]))
     return rows
 
 
@@ -170,7 +175,8 @@ async def _compare(
     ours: tuple[Client, int],
     floor: tuple[Client, int],
     blocks: int,
-) -> list[Row]:
+) -> tuple[list[Row], dict[str, float]]:
+    """The rows comparing each kind, and the floor's CPU ms per call of each."""
     per_call: dict[tuple[str, str], list[float]] = {}
     last: dict[str, list[CallToolResult]] = {}
     for calls in kinds_.values():  # warm-up: connections, first-use imports, caches
@@ -202,7 +208,7 @@ async def _compare(
                 mine / base <= TARGET,
             )
         )
-    return rows
+    return rows, {kind: median(per_call[(kind, "floor")]) for kind in kinds_}
 
 
 async def sandbox_state(base_url: str) -> dict[str, Any]:

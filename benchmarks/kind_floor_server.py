@@ -15,21 +15,16 @@ items and the total). What cs_mcp costs beyond this, per call, is its own.
 
 from __future__ import annotations
 
-import argparse
 import secrets
 from typing import Any
 
 import httpx
+from floor_serving import arguments, run  # beside this script, which runs as a file, not a module
 from mcp.server import MCPServer
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from cs_mcp.sandbox import SANDBOX_KEYS
 
-parser = argparse.ArgumentParser()
-parser.add_argument("base_url")
-parser.add_argument("--port", type=int, help="serve Streamable HTTP on 127.0.0.1:PORT instead of stdio")
-args = parser.parse_args()
+args = arguments()
 
 server = MCPServer("kind-floor", log_level="WARNING")  # cs_mcp logs at WARNING too
 api = httpx.AsyncClient(
@@ -91,20 +86,5 @@ async def send_sms(
     return {"status": "done", "result": response.json()["data"]}
 
 
-@server.custom_route("/healthz", methods=["GET"])
-async def healthz(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 if __name__ == "__main__":
-    if args.port is None:
-        server.run("stdio")
-    else:
-        import uvicorn
-
-        from cs_mcp.http import listening_sockets
-
-        app = server.streamable_http_app(streamable_http_path="/mcp", host="127.0.0.1")
-        # cs_mcp's own listening socket (TCP_NODELAY on its connections), as `serve --transport http` uses.
-        sockets = listening_sockets("127.0.0.1", args.port, 2048)
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=sockets)
+    run(server, args.port)

@@ -277,21 +277,27 @@ async def sandbox_requests(base_url: str) -> int:
 
 async def per_call_overhead(plan: Plan) -> list[Row]:
     repeats = plan.pick(60, 20)
-    with sandbox_http() as base_url, mcp_http(base_url) as (mcp_url, _):
+    passthrough_argv = [sys.executable, str(ROOT / "benchmarks" / "passthrough_server.py")]
+    with (
+        sandbox_http() as base_url,
+        mcp_http(base_url) as (mcp_url, _),
+        # The SDK's own HTTP floor: without it, the SDK's Streamable HTTP cost would read as cs_mcp's.
+        http_server([*passthrough_argv, base_url]) as (floor_url, _),
+    ):
         stdio = StdioServerParameters(
             command=cs_mcp_command()[0],
             args=[*cs_mcp_command()[1:], "serve", "--base-url", base_url],
             env=live_env(),
         )
         passthrough = StdioServerParameters(
-            command=sys.executable,
-            args=[str(ROOT / "benchmarks" / "passthrough_server.py"), base_url],
-            env=live_env(),
+            command=passthrough_argv[0], args=[*passthrough_argv[1:], base_url], env=live_env()
         )
         bare = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {VIEWER_KEY}"})
         async with (
             bare,
             Client(passthrough) as sdk_floor,
+            Client(floor_url) as sdk_floor_http,
+            Client(floor_url, mode="legacy") as sdk_floor_http_legacy,
             Client(stdio) as over_stdio,
             Client(mcp_url) as over_http,
             Client(mcp_url, mode="legacy") as over_http_legacy,
@@ -310,6 +316,8 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
             paths = {
                 "bare httpx": bare_call,
                 "SDK floor, stdio": tool_call(sdk_floor, "bulk_stats"),
+                "SDK floor, HTTP (2026-07-28 era)": tool_call(sdk_floor_http, "bulk_stats"),
+                "SDK floor, HTTP (legacy era, session)": tool_call(sdk_floor_http_legacy, "bulk_stats"),
                 "MCP stdio": tool_call(over_stdio),
                 "MCP HTTP (2026-07-28 era)": tool_call(over_http),
                 "MCP HTTP (legacy era, session)": tool_call(over_http_legacy),
@@ -332,16 +340,21 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
             "1.00x",
         )
     ]
-    sdk = median(times.pop("SDK floor, stdio"))
-    rows.append(
-        Row(
-            "per-call overhead",
-            "SDK floor: a one-tool MCPServer over stdio making the same GET (benchmarks/passthrough_server.py)",
-            f"{sdk:.1f} ms (+{sdk - floor:.1f} ms)",
-            f"{floor:.1f} ms bare",
-            f"{sdk / floor:.2f}x",
+    sdk_floors = {
+        transport: median(times.pop(f"SDK floor, {transport}"))
+        for transport in ("stdio", "HTTP (2026-07-28 era)", "HTTP (legacy era, session)")
+    }
+    for transport, sdk in sdk_floors.items():
+        rows.append(
+            Row(
+                "per-call overhead",
+                f"SDK floor: a one-tool MCPServer over {transport} making the same GET "
+                "(benchmarks/passthrough_server.py)",
+                f"{sdk:.1f} ms (+{sdk - floor:.1f} ms)",
+                f"{floor:.1f} ms bare",
+                f"{sdk / floor:.2f}x",
+            )
         )
-    )
     for name in list(times)[1:]:
         ours = median(times[name])
         rows.append(
@@ -355,15 +368,17 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
                 ours - floor < 3 and one_request_each,
             )
         )
-    rows.append(
-        Row(
-            "per-call overhead",
-            "cs_mcp's own share over stdio: MCP stdio minus the SDK floor",
-            f"+{median(times['MCP stdio']) - sdk:.1f} ms",
-            f"{sdk:.1f} ms SDK floor",
-            f"{median(times['MCP stdio']) / sdk:.2f}x",
+    for transport, sdk in sdk_floors.items():
+        ours = median(times[f"MCP {transport}"])
+        rows.append(
+            Row(
+                "per-call overhead",
+                f"cs_mcp's own share over {transport}: MCP {transport} minus the SDK floor over {transport}",
+                f"{ours - sdk:+.1f} ms",
+                f"{sdk:.1f} ms SDK floor",
+                f"{ours / sdk:.2f}x",
+            )
         )
-    )
     return rows
 
 
@@ -887,7 +902,8 @@ def write_results(rows: Sequence[Row], plan: Plan, seconds: float, loads: Sequen
         "raw = the API's JSON body for the same question, from the scale-100 sandbox (list_calls: one raw page "
         "of 500). Each row checks that the summary answers its count question exactly against the raw API.\n"
         "- Per-call overhead: the SDK's `Client` over stdio and Streamable HTTP, servers pointed at one "
-        "`cs-mcp sandbox` HTTP server with 20 ms injected latency; calls interleaved.\n"
+        "`cs-mcp sandbox` HTTP server with 20 ms injected latency; calls interleaved; the SDK floor "
+        "(`benchmarks/passthrough_server.py`) over each transport, so cs_mcp's own share is told from the SDK's.\n"
         "- CPU per call (`benchmarks/cpu_per_call.py`): server on-CPU time over all its threads "
         "(/proc/PID/task/*/schedstat) per call, cs_mcp against `benchmarks/kind_floor_server.py` (a plain "
         "MCPServer making the same API requests per tool kind), blocks interleaved. The exact o200k count "

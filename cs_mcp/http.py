@@ -152,6 +152,12 @@ def http_app(
         # opening request per connection can be on its way in while it does.
         max_sessions=limits.max_sessions + limits.max_connections,
     )
+    return guarded(app, server, settings, limits)
+
+
+def guarded(app: ASGIApp, server: CallScalerServer, settings: Settings, limits: HttpLimits) -> ASGIApp:
+    """cs_mcp's layers around the SDK's app, the first to run outermost: the token gate, the hosted
+    gates, the session bound (benchmarks/cpu_per_call.py measures them around a stand-in app)."""
     app = SessionBound(app, limits.max_sessions, limits.session_idle_timeout)
     if server.key_checker is not None:
         app = HeaderModeGate(app, server.key_checker, resource_metadata_url(settings))
@@ -193,6 +199,8 @@ def serve_http(
     config = uvicorn.Config(
         app,
         log_level="warning",
+        # Never shown at "warning", but uvicorn still formats each request's access line unless told.
+        access_log=False,
         http=guarded_protocol(limits),
         # One above the connection cap: the guard sheds waiting connections first, so a 503 means
         # every connection is busy serving a request.

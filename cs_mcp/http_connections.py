@@ -39,6 +39,8 @@ class GuardedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.waiting_since = 0.0
+        # At most one timer per connection, re-armed when it fires: a timer made and cancelled for
+        # every request cost more than the rest of this guard (and left cancelled handles in the heap).
         self.read_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -61,15 +63,25 @@ class GuardedH11Protocol(H11Protocol):
 
     def _await_request(self) -> None:
         """Start the clock for the next request: it has `read_timeout` seconds to arrive in full."""
-        if self.read_deadline is not None:
-            self.read_deadline.cancel()
         self.waiting_since = self.loop.time()
-        self.read_deadline = self.loop.call_later(self.limits.read_timeout, self._read_deadline_passed)
+        if self.read_deadline is None:
+            self._arm(self.waiting_since + self.limits.read_timeout)
+
+    def _arm(self, when: float) -> None:
+        self.read_deadline = self.loop.call_at(when, self._read_deadline_passed)
 
     def _read_deadline_passed(self) -> None:
-        if self.is_receiving():
-            logger.debug("closing a connection that did not send its request in time")
-            self.transport.close()
+        """Close the connection if its current wait is `read_timeout` old; if a later wait began since
+        the timer was set, wait for that one's deadline instead."""
+        self.read_deadline = None
+        if not self.is_receiving():
+            return  # serving a request: the wait for the next one arms the timer again
+        due = self.waiting_since + self.limits.read_timeout
+        if due > self.loop.time():
+            self._arm(due)
+            return
+        logger.debug("closing a connection that did not send its request in time")
+        self.transport.close()
 
     def _shed_if_crowded(self) -> None:
         if len(self.connections) <= self.limits.max_connections:

@@ -24,10 +24,10 @@ against mcp 2.3.0; tests/test_http_hardening.py shows an evicted session answers
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("cs_mcp.http")
@@ -55,7 +55,9 @@ class SessionBound:
         app: ASGIApp,
         max_sessions: int,
         idle_timeout: float,
-        clock: Callable[[], float] = anyio.current_time,
+        # Not anyio.current_time: it looks the async library up on every call (2.6 us, once a request);
+        # only differences of this clock's readings are used.
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.max_sessions = max_sessions

@@ -161,6 +161,19 @@ def test_idle_half_open_requests_are_closed_at_the_read_deadline() -> None:
         assert initialize(base).status_code == 200
 
 
+def test_a_connection_served_before_still_has_a_deadline_for_its_next_request() -> None:
+    """The deadline timer is set once per connection and re-armed when it fires: a client that is
+    answered promptly and then stalls in its next request on the same connection is still closed."""
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%(port)s\r\n\r\n"
+    with served(env={"CS_MCP_HTTP_READ_TIMEOUT": "0.5"}) as (base, _), half_open(base, healthz) as sock:
+        answer = b""
+        while not answer.endswith(b"}"):  # the whole JSON body: the connection is idle again
+            answer += sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200")
+        sock.sendall(PARTIAL_HEAD % {b"port": base.rsplit(":", 1)[1].encode()})
+        assert closed_by_server(sock)
+
+
 @needs_prlimit
 def test_open_file_limit_is_raised_to_the_hard_limit() -> None:
     with served(open_files="1024:4096") as (_, process):
