@@ -176,10 +176,12 @@ def chunks(text: str) -> list[str]:
     add up to the text's count:
     - after a line break followed by spaces or tabs (or nothing) and then neither whitespace nor, right
       after the break, a `/`: a run of line breaks ends its piece there, and no piece starts with one;
-    - before a `"` or a `\\` that follows a letter or digit: nothing joins a letter or digit to those.
+    - before a `"` or a `\\` that follows a letter or digit: nothing joins a letter or digit to those;
+    - before a space that follows a letter or digit, likewise.
     Only the second kind's cuts that fall on a JSON object's first key (`{"id`) or an escaped line
     break (`\\n`) are taken: with the first kind they fall on a rendering's lines, a JSON list's items and
-    a long text's lines, which is what a later result shows again."""
+    a long text's lines, which is what a later result shows again; the third kind cuts a chunk longer
+    than is remembered into parts that are."""
     cuts: list[int] = []
     at = text.find("\n")
     while at != -1:
@@ -201,10 +203,28 @@ def chunks(text: str) -> list[str]:
         if text[at - 1].isalnum():
             cuts.append(at)
         at = text.find("\\n", at + 2)
-    if not cuts:
-        return [text]
     cuts.sort()
-    return list(map(text.__getitem__, map(slice, [0, *cuts], [*cuts, len(text)])))
+    starts, ends = [0, *cuts], [*cuts, len(text)]
+    if any(end - start > LONGEST_REMEMBERED_CHUNK for start, end in zip(starts, ends, strict=True)):
+        cuts = [cut for start, end in zip(starts, ends, strict=True) for cut in _word_cuts(text, start, end)]
+        starts, ends = [0, *cuts], [*cuts, len(text)]
+    return list(map(text.__getitem__, map(slice, starts, ends)))
+
+
+def _word_cuts(text: str, start: int, end: int) -> list[int]:
+    """The cuts that end the chunk text[start:end] (`end`, unless it is the text's end), with cuts
+    before it at spaces after a letter or digit (a piece breaks there too) so that no part is longer
+    than a remembered chunk: a long line (a flow outline, a message) is cut the same way each time."""
+    cuts = []
+    while end - start > LONGEST_REMEMBERED_CHUNK:
+        space = text.rfind(" ", start + 1, start + LONGEST_REMEMBERED_CHUNK + 1)
+        while space != -1 and not text[space - 1].isalnum():
+            space = text.rfind(" ", start + 1, space)
+        if space == -1:
+            break
+        cuts.append(space)
+        start = space
+    return [*cuts, end] if end < len(text) else cuts
 
 
 def _chunk_tokens(chunk: str) -> int:

