@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
@@ -27,8 +27,6 @@ from cs_mcp.client import CallScalerClient
 from cs_mcp.config import Settings
 from cs_mcp.dimensions import DEFAULT_TOP, MAX_TOP
 from cs_mcp.guardrails import Approve, Guardrails, Prepared
-from cs_mcp.hosted.auth import hosted_auth
-from cs_mcp.hosted.keys import ApiKeyChecker, KeyChecker
 from cs_mcp.icons import server_icons
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.prompts import register_prompts
@@ -36,6 +34,10 @@ from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
 from cs_mcp.spec import Role, ToolSpec
 from cs_mcp.web import approval_pages
+
+if TYPE_CHECKING:
+    from cs_mcp.hosted.auth import HostedAuth
+    from cs_mcp.hosted.keys import KeyChecker
 
 logger = logging.getLogger("cs_mcp.server")
 
@@ -203,8 +205,11 @@ def build_server(
     served = settings.for_role(max(Role)) if settings.hosted else settings
     tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(served)]
     hosting: dict[str, Any] = {}
-    auth = None
-    if settings.hosted:
+    auth: HostedAuth | None = None
+    if settings.hosted:  # the OAuth and header-key modules load only for hosted mode
+        from cs_mcp.hosted.auth import hosted_auth
+        from cs_mcp.hosted.keys import ApiKeyChecker
+
         key_checker = ApiKeyChecker(settings.base_url, transport=transport)
         auth = hosted_auth(settings, key_checker, guardrails.store)
         hosting = {"key_checker": key_checker, **auth.server_arguments()}

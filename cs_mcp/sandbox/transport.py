@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import anyio
 import httpx
 from starlette.types import Message
 
 from cs_mcp.sandbox.fault_layer import IN_PROCESS, Refused
-from cs_mcp.sandbox.simulator import Sandbox
+
+if TYPE_CHECKING:
+    from cs_mcp.sandbox.simulator import Sandbox
 
 
 class SandboxTransport(httpx.AsyncBaseTransport):
@@ -83,8 +87,9 @@ class SandboxTransport(httpx.AsyncBaseTransport):
 class DeferredSandboxTransport(httpx.AsyncBaseTransport):
     """A SandboxTransport whose sandbox is built on the first request, in a worker thread.
 
-    `serve --sandbox` then starts, and answers tools/list, without seeding the business first (about
-    0.1 s at scale 1, seconds at scale 100), and the event loop keeps serving while it is built.
+    `serve --sandbox` then starts, and answers tools/list, without importing the simulator or seeding the
+    business first (about 0.1 s at scale 1, seconds at scale 100), and the event loop keeps serving while
+    it is built.
     """
 
     def __init__(self, scale: int) -> None:
@@ -96,6 +101,8 @@ class DeferredSandboxTransport(httpx.AsyncBaseTransport):
         if self._inner is None:
             async with self._lock:  # concurrent first requests build it once
                 if self._inner is None:
+                    from cs_mcp.sandbox.simulator import Sandbox
+
                     sandbox = await anyio.to_thread.run_sync(lambda: Sandbox(scale=self.scale))
                     self._inner = SandboxTransport(sandbox)
         return await self._inner.handle_async_request(request)
