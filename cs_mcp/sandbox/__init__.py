@@ -11,7 +11,7 @@
 
 Modules (nothing here imports from cs_mcp outside cs_mcp/sandbox, and no module imports this package):
     simulator.Sandbox      state + app + faults + logs        server.run_server   `cs-mcp sandbox` (uvicorn)
-    transport              SandboxTransport (in-process httpx), DeferredSandboxTransport
+    transport              SandboxTransport (in-process httpx)
     app                    assembles the routes, key/role/body checks, control routes and the fault layer
     resources/<resource>   one module per resource (numbers, call_flows, messaging, number_groups,
                            number_pools, voicemails, forms, reporting, calls): each declares its endpoints
@@ -188,8 +188,8 @@ if TYPE_CHECKING:
     from cs_mcp.sandbox.state import State
     from cs_mcp.sandbox.transport import SandboxTransport
 
-# Each name loads its module on first use, so `serve --sandbox` imports only the transport until the
-# first API request builds the simulator (its routes, data tables and seed).
+# Each name loads its module on first use: `serve --sandbox` imports no part of the sandbox until its
+# first API request builds the simulator (routes, data tables, seed).
 _HOMES: dict[str, tuple[str, str]] = {
     "ENDPOINTS": ("resources", "ENDPOINTS"),
     "INJECTION_SAMPLES": ("seed_data", "INJECTION_SAMPLES"),
