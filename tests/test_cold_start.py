@@ -26,8 +26,10 @@ from cs_mcp.cli import main
 try:
     main(sys.argv[1:])
 finally:
-    flows = sys.modules.get("cs_mcp.flows")
-    loaded = {"modules": sorted(sys.modules), "flow_models_built": flows and flows.FlowConfig.__pydantic_complete__}
+    from cs_mcp import catalogue, flows
+    page = catalogue.by_name()["list_numbers"].output_model
+    built = {"FlowConfig": flows.FlowConfig.__pydantic_complete__, "Page": page.__pydantic_complete__}
+    loaded = {"modules": sorted(sys.modules), "models_built": built}
     sys.stderr.write("\\nLOADED " + json.dumps(loaded) + "\\n")
 """
 MESSAGES = [
@@ -68,21 +70,27 @@ NEVER_FOR_TOOLS_LIST = (
 
 
 def serve_until_tools_listed(*options: str) -> dict[str, object]:
+    """Serve, list the tools, then end stdin (only once answered: at its end the server stops) and read
+    what the process had loaded."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env |= {"CALLSCALER_API_KEY": "cs_test_" + "a" * 24, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-c", PROBE, "serve", *options],
-        input="".join(json.dumps(m) + "\n" for m in MESSAGES),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    answers = {reply.get("id"): reply for reply in map(json.loads, done.stdout.splitlines())}
-    assert answers[2]["result"]["tools"], done.stderr
-    return json.loads(done.stderr.rpartition("LOADED ")[2])
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("".join(json.dumps(m) + "\n" for m in MESSAGES))
+        process.stdin.flush()
+        replies = (json.loads(line) for line in process.stdout)
+        tools_list = next(reply for reply in replies if reply.get("id") == 2)
+        _, stderr = process.communicate(timeout=120)
+    assert tools_list["result"]["tools"], stderr
+    return json.loads(stderr.rpartition("LOADED ")[2])
 
 
 def loaded_of(loaded: dict[str, object], prefix: str) -> list[str]:
@@ -100,7 +108,8 @@ def test_stdio_serve_answers_tools_list_without_the_deferred_modules(options: tu
     loaded = serve_until_tools_listed(*options)
     early = {prefix: loaded_of(loaded, prefix) for prefix in NEVER_FOR_TOOLS_LIST}
     assert {prefix: found for prefix, found in early.items() if found} == {}
-    assert loaded["flow_models_built"] is False  # the recursive flow models build on the first flow write
+    # Flow steps build on the first flow write, result pages on the first result (LazyModel).
+    assert loaded["models_built"] == {"FlowConfig": False, "Page": False}
     assert loaded_of(loaded, "cs_mcp.toolsets.numbers")  # the probe did see the server's own modules
 
 
