@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,14 +13,15 @@ import anyio
 import httpx
 import pytest
 
+from benchmarks.harness import StdioServer
 from cs_mcp import server
 from cs_mcp.deferred_transport import DeferredTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs the real command, then reports what it had loaded once stdin ended (after tools/list answered).
+# Runs the real command, then writes what it had loaded once stdin ended (after tools/list answered).
 PROBE = """
-import json, sys
+import json, os, sys
 from cs_mcp.cli import main
 try:
     main(sys.argv[1:])
@@ -29,23 +29,9 @@ finally:
     from cs_mcp import catalogue, flows
     page = catalogue.by_name()["list_numbers"].output_model
     built = {"FlowConfig": flows.FlowConfig.__pydantic_complete__, "Page": page.__pydantic_complete__}
-    loaded = {"modules": sorted(sys.modules), "models_built": built}
-    sys.stderr.write("\\nLOADED " + json.dumps(loaded) + "\\n")
+    with open(os.environ["LOADED_REPORT"], "w") as report:
+        json.dump({"modules": sorted(sys.modules), "models_built": built}, report)
 """
-MESSAGES = [
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    },
-    {"jsonrpc": "2.0", "method": "notifications/initialized"},
-    {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
-]
 # Loaded only by the commands, transports or first requests that use them.
 NEVER_FOR_TOOLS_LIST = (
     "cs_mcp.sandbox",  # the simulator: built by the first API request
@@ -69,28 +55,19 @@ NEVER_FOR_TOOLS_LIST = (
 )
 
 
-def serve_until_tools_listed(*options: str) -> dict[str, object]:
-    """Serve, list the tools, then end stdin (only once answered: at its end the server stops) and read
-    what the process had loaded."""
+def serve_until_tools_listed(tmp_path: Path, *options: str) -> dict[str, object]:
+    report = tmp_path / "loaded.json"
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env |= {"CALLSCALER_API_KEY": "cs_test_" + "a" * 24, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(
-        [sys.executable, "-c", PROBE, "serve", *options],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    ) as process:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write("".join(json.dumps(m) + "\n" for m in MESSAGES))
-        process.stdin.flush()
-        replies = (json.loads(line) for line in process.stdout)
-        tools_list = next(reply for reply in replies if reply.get("id") == 2)
-        _, stderr = process.communicate(timeout=120)
-    assert tools_list["result"]["tools"], stderr
-    return json.loads(stderr.rpartition("LOADED ")[2])
+    env |= {
+        "CALLSCALER_API_KEY": "cs_test_" + "a" * 24,
+        "PYTHONPATH": str(ROOT),
+        "LOADED_REPORT": str(report),
+    }
+    stdio = StdioServer([sys.executable, "-c", PROBE, "serve", *options], env=env)
+    stdio.initialize()
+    assert stdio.request("tools/list")["tools"]
+    stdio.close()  # stdin ends only now: at its end the server stops, answered or not
+    return json.loads(report.read_text(encoding="utf-8"))
 
 
 def loaded_of(loaded: dict[str, object], prefix: str) -> list[str]:
@@ -104,8 +81,10 @@ def loaded_of(loaded: dict[str, object], prefix: str) -> list[str]:
     [("--sandbox",), ("--base-url", "http://127.0.0.1:9/api/v1")],
     ids=["sandbox", "live"],
 )
-def test_stdio_serve_answers_tools_list_without_the_deferred_modules(options: tuple[str, ...]) -> None:
-    loaded = serve_until_tools_listed(*options)
+def test_stdio_serve_answers_tools_list_without_the_deferred_modules(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    loaded = serve_until_tools_listed(tmp_path, *options)
     early = {prefix: loaded_of(loaded, prefix) for prefix in NEVER_FOR_TOOLS_LIST}
     assert {prefix: found for prefix, found in early.items() if found} == {}
     # Flow steps build on the first flow write, result pages on the first result (LazyModel).
