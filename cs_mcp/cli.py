@@ -135,12 +135,16 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _serve(values: Mapping[str, Any], settings: Settings) -> int:
     import gc
 
+    # Start-up makes objects that live as long as the server (modules, models, schemas): collecting
+    # while it runs found next to nothing for a tenth of its CPU time, so the collector waits until it
+    # ends. Then they are kept out of full collections, which otherwise held the loop 43-86 ms behind
+    # big lists (benchmarks/loop_watch.py).
+    gc.disable()
     from cs_mcp.server import build_server
 
     server = build_server(settings)
-    # Start-up's objects (modules, models, schemas) live as long as the server: kept out of full
-    # collections, which otherwise held the loop 43-86 ms behind big lists (benchmarks/loop_watch.py).
     gc.freeze()
+    gc.enable()
     if values["transport"] == "http":
         from cs_mcp.http import serve_http
 

@@ -61,6 +61,9 @@ READ_ONLY_POSTS = frozenset({"/numbers/search"})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Answers from this size on are decoded in slices (~2.5 ms of json.loads at this size, ~110 ms at 10 MB).
 SLICED_DECODING_BYTES = 256 * 1024
+# Keep every pooled connection alive: with fewer keep-alive slots than connections, httpx closes a
+# connection on each release under load, so every request paid a new TCP/TLS handshake.
+POOL_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 _ROLE_IN_MESSAGE = re.compile(r"\b(viewer|manager|admin|owner)\b role", re.IGNORECASE)
 
 
@@ -144,9 +147,7 @@ class CallScalerClient:
             base_url=self.base_url + "/",
             transport=transport,
             timeout=_timeouts(timeout),
-            # Keep every pooled connection alive: with fewer keep-alive slots than connections, httpx closes
-            # a connection on each release under load, so every request paid a new TCP/TLS handshake.
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+            limits=POOL_LIMITS,
             headers={"User-Agent": f"cs-mcp/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )

@@ -13,7 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from cs_mcp.models import LazyModel
 
 # The API's statuses behind the words.
 ANSWERED_STATUS = "completed"
@@ -68,7 +70,7 @@ INSTRUCTIONS_SENTENCE = (
 )
 
 
-class Clock(BaseModel):
+class Clock(LazyModel):
     today: str = Field(description="today's date (YYYY-MM-DD) in the business time zone")
     time_zone: str = Field(description="the business time zone (IANA), for weekday/hour/day groupings")
     utc_offset: str = Field(description="the time zone's offset from UTC now, e.g. -05:00")

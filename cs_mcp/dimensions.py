@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from cs_mcp.models import Untrusted, clean_value, is_untrusted
+from cs_mcp.models import LazyModel, Untrusted, clean_value, is_untrusted
 
 UTC = ZoneInfo("UTC")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -141,7 +141,7 @@ def untrusted_dimensions(dimensions: Iterable[str], item_model: type[BaseModel])
     return False
 
 
-class Group(BaseModel):
+class Group(LazyModel):
     key: dict[str, Any] = Field(description=f"the value on each dimension; {NO_VALUE}: items without one")
     count: int
     sums: dict[str, int | float] | None = None
@@ -154,7 +154,7 @@ class UntrustedGroup(Group):
     key: Annotated[dict[str, Any], BeforeValidator(clean_value), Untrusted()]
 
 
-class Grouping(BaseModel):
+class Grouping(LazyModel):
     """The groups of a list's matches; the parts a page adds when asked for group_by."""
 
     groups: list[Group]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.budget import fit
 from cs_mcp.listing import project
+from cs_mcp.models import LazyModel
 
 EXPORT_URI_PREFIX = "callscaler://exports/"
 KEEP_SECONDS = 3600
@@ -34,7 +35,7 @@ RowT = TypeVar("RowT", bound=BaseModel)
 KeepExport = Callable[[str, str], Awaitable[None]]
 
 
-class CsvExport(BaseModel, Generic[RowT]):
+class CsvExport(LazyModel, Generic[RowT]):
     rows: int = Field(description="rows in the file (its header apart)")
     columns: list[str]
     summary: dict[str, Any] = Field(description="computed over every row")

@@ -36,7 +36,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class _Strict(BaseModel):
     # A misspelt field in a routing config is a silent misroute: refuse it before anything is sent.
-    model_config = ConfigDict(extra="forbid")
+    # The recursive step models build on first validation, not at start: only writes of flows need them.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Greeting(_Strict):
@@ -198,9 +199,6 @@ class FlowConfig(_Strict):
     steps: Annotated[list[Step], Field(min_length=1)]
     settings: FlowSettings | None = None
 
-
-for _model in (Forward, IvrOption, Ivr, Window, Schedule, Route, ZipCode, TagRoute, Rtb, FlowConfig):
-    _model.model_rebuild()
 
 # The published schema of `config_json`: one generic step, its fields per type in one line, instead
 # of ten recursive $defs joined by a discriminator (several hundred tokens in every tools/list);

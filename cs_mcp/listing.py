@@ -25,7 +25,7 @@ from cs_mcp import dimensions
 from cs_mcp.budget import Measured, fit
 from cs_mcp.dimensions import DEFAULT_TOP, MAX_GROUP_BY, MAX_TOP, UTC, Group, Grouping
 from cs_mcp.filters import matching
-from cs_mcp.models import ToolInput
+from cs_mcp.models import LazyModel, ToolInput
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 RawT = TypeVar("RawT", bound=Mapping[str, Any])
@@ -122,7 +122,7 @@ def page_size(query: PageQuery) -> int:
     return 0 if grouping and "limit" not in query.model_fields_set else query.limit
 
 
-class Page(BaseModel, Generic[ItemT]):
+class Page(LazyModel, Generic[ItemT]):
     """One page of a filtered list, with a summary (and groups, when asked) of every matching item."""
 
     total: int = Field(description="items matching the filters")

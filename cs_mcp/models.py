@@ -221,6 +221,14 @@ def is_untrusted(model: type[BaseModel], field: str) -> bool:
     )
 
 
+class LazyModel(BaseModel):
+    """Base of the models tools/list does not need (results, previews, groups): each builds its validator on
+    first use, not at import, so `cs-mcp serve` answers tools/list sooner. Input models do the same
+    (`ToolInput`), and are built when their published schema is made."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class ToolInput(BaseModel):
     """Base of every tool's arguments: unknown arguments are an error, not silently dropped.
 
@@ -294,6 +302,7 @@ __all__ = [
     "Day",
     "Field",
     "Id",
+    "LazyModel",
     "Name",
     "Phone",
     "SinceDate",

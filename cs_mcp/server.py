@@ -7,11 +7,14 @@ holds the API client and the guardrails. SDK internals it needs live in `cs_mcp.
 
 from __future__ import annotations
 
+import functools
 import logging
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import httpx
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,12 +26,11 @@ from mcp_types import Tool as MCPTool
 from pydantic import BaseModel
 
 from cs_mcp import __version__, catalogue, definitions, schemas, sdk
-from cs_mcp.client import CallScalerClient
+from cs_mcp.client import POOL_LIMITS, CallScalerClient
 from cs_mcp.config import Settings
+from cs_mcp.deferred_transport import DeferredTransport
 from cs_mcp.dimensions import DEFAULT_TOP, MAX_TOP
 from cs_mcp.guardrails import Approve, Guardrails, Prepared
-from cs_mcp.hosted.auth import hosted_auth
-from cs_mcp.hosted.keys import ApiKeyChecker, KeyChecker
 from cs_mcp.icons import server_icons
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
 from cs_mcp.prompts import register_prompts
@@ -36,6 +38,10 @@ from cs_mcp.resources import register_resources
 from cs_mcp.runner import AppState, Runner
 from cs_mcp.spec import Role, ToolSpec
 from cs_mcp.web import approval_pages
+
+if TYPE_CHECKING:
+    from cs_mcp.hosted.auth import HostedAuth
+    from cs_mcp.hosted.keys import KeyChecker
 
 logger = logging.getLogger("cs_mcp.server")
 
@@ -177,15 +183,27 @@ class CallScalerServer(MCPServer[AppState]):
         return await super().call_tool(name, arguments, context)
 
 
+def _sandbox_transport(scale: int) -> httpx.AsyncBaseTransport:
+    from cs_mcp.sandbox import Sandbox, SandboxTransport
+
+    return SandboxTransport(Sandbox(scale=scale))
+
+
+def _live_pool() -> httpx.AsyncBaseTransport | None:
+    """The live API's pool, made on the first request: its TLS context is not needed for tools/list.
+    None (httpx's own transport) where the environment names a proxy, which httpx reads only for its own."""
+    if urllib.request.getproxies():
+        return None
+    return DeferredTransport(lambda: httpx.AsyncHTTPTransport(limits=POOL_LIMITS))
+
+
 def build_server(
     settings: Settings, *, transport: Any = None, guardrails: Guardrails | None = None
 ) -> CallScalerServer:
     """The MCP server for these settings; `transport` overrides the HTTP transport (tests, sandbox),
     `guardrails` the confirmation state (tests inject a clock)."""
     if transport is None and settings.sandbox:
-        from cs_mcp.sandbox.transport import DeferredSandboxTransport
-
-        transport = DeferredSandboxTransport(settings.sandbox_scale)
+        transport = DeferredTransport(functools.partial(_sandbox_transport, settings.sandbox_scale))
 
     runner = Runner(settings, catalogue.load())
     guardrails = guardrails or Guardrails(settings)
@@ -193,7 +211,8 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         # Each request carries its caller's key (the server's own outside hosted mode), over one pool.
-        api = CallScalerClient(guardrails.principals.api_key, settings.base_url, transport=transport)
+        pool = transport or _live_pool()
+        api = CallScalerClient(guardrails.principals.api_key, settings.base_url, transport=pool)
         try:
             async with approval_pages.on_demand(guardrails):  # a loopback page server where no app serves it
                 yield AppState(api=api, guardrails=guardrails)
@@ -203,8 +222,11 @@ def build_server(
     served = settings.for_role(max(Role)) if settings.hosted else settings
     tools = [build_tool(spec, runner, guardrails) for spec in catalogue.visible(served)]
     hosting: dict[str, Any] = {}
-    auth = None
-    if settings.hosted:
+    auth: HostedAuth | None = None
+    if settings.hosted:  # the OAuth and header-key modules load only for hosted mode
+        from cs_mcp.hosted.auth import hosted_auth
+        from cs_mcp.hosted.keys import ApiKeyChecker
+
         key_checker = ApiKeyChecker(settings.base_url, transport=transport)
         auth = hosted_auth(settings, key_checker, guardrails.store)
         hosting = {"key_checker": key_checker, **auth.server_arguments()}

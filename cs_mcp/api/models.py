@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from cs_mcp.models import ApiObject
+from cs_mcp.models import ApiObject, LazyModel
 
 
 class Number(ApiObject):
@@ -46,7 +44,7 @@ class Removed(ApiObject):
     removed: bool | None = None
 
 
-class CallFlow(BaseModel):
+class CallFlow(LazyModel):
     """A call flow in the one shape cs_mcp works with, whichever of the documented two the API sent
     (see cs_mcp/api/call_flows.py): the editor's `config_json` and its `config_version`."""
 

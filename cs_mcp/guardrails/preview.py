@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from cs_mcp.models import ToolInput
+from cs_mcp.models import LazyModel, ToolInput
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 TOKEN_ARGUMENT = "confirmation_token"
@@ -26,7 +26,7 @@ class GuardrailError(Exception):
 
 # What a guarded tool would do, in plain words, with the facts behind it. (No docstrings on the
 # models in outputSchema: pydantic would put them in every confirmed tool's schema, paid per request.)
-class Preview(BaseModel):
+class Preview(LazyModel):
     action: str
     details: dict[str, Any] = Field(default_factory=dict)
     irreversible: bool = False
@@ -51,7 +51,7 @@ class Preview(BaseModel):
 
 
 # The answer of a guarded tool: a preview awaiting confirmation, or the outcome.
-class Confirmable(BaseModel, Generic[ResultT]):
+class Confirmable(LazyModel, Generic[ResultT]):
     status: Literal["needs_confirmation", "done", "declined"]
     preview: Preview
     confirmation_token: str | None = Field(None, description="pass back once the user agrees")
@@ -61,7 +61,7 @@ class Confirmable(BaseModel, Generic[ResultT]):
 
 # The elicitation form (no docstring: it would be sent as the form's description). `confirm` has no
 # default: a form accepted without ticking it is a no.
-class Approve(BaseModel):
+class Approve(LazyModel):
     # The SDK renders `bool | None = None` as a plain boolean with no default.
     confirm: bool | None = Field(None, title="Yes, do it")
 

@@ -11,7 +11,7 @@
 
 Modules (nothing here imports from cs_mcp outside cs_mcp/sandbox, and no module imports this package):
     simulator.Sandbox      state + app + faults + logs        server.run_server   `cs-mcp sandbox` (uvicorn)
-    transport              SandboxTransport (in-process httpx), DeferredSandboxTransport
+    transport              SandboxTransport (in-process httpx)
     app                    assembles the routes, key/role/body checks, control routes and the fault layer
     resources/<resource>   one module per resource (numbers, call_flows, messaging, number_groups,
                            number_pools, voicemails, forms, reporting, calls): each declares its endpoints
@@ -173,18 +173,48 @@ an AI assistant (some with zero-width or bidi control characters).
 
 from __future__ import annotations
 
-from cs_mcp.sandbox.auth import REVOKED_KEY, SANDBOX_KEYS
-from cs_mcp.sandbox.faults import Fault, FaultInjector
-from cs_mcp.sandbox.formats import BASE_PATH
-from cs_mcp.sandbox.request_log import RequestLog, RequestRecord
-from cs_mcp.sandbox.resources import ENDPOINTS
-from cs_mcp.sandbox.seed_data import INJECTION_SAMPLES, INJECTION_TEXTS, InjectionSample
-from cs_mcp.sandbox.server import run_server
-from cs_mcp.sandbox.simulator import Sandbox
-from cs_mcp.sandbox.state import State
-from cs_mcp.sandbox.transport import SandboxTransport
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-SANDBOX_BASE_PATH = BASE_PATH
+if TYPE_CHECKING:
+    from cs_mcp.sandbox.auth import REVOKED_KEY, SANDBOX_KEYS
+    from cs_mcp.sandbox.faults import Fault, FaultInjector
+    from cs_mcp.sandbox.formats import BASE_PATH as SANDBOX_BASE_PATH
+    from cs_mcp.sandbox.request_log import RequestLog, RequestRecord
+    from cs_mcp.sandbox.resources import ENDPOINTS
+    from cs_mcp.sandbox.seed_data import INJECTION_SAMPLES, INJECTION_TEXTS, InjectionSample
+    from cs_mcp.sandbox.server import run_server
+    from cs_mcp.sandbox.simulator import Sandbox
+    from cs_mcp.sandbox.state import State
+    from cs_mcp.sandbox.transport import SandboxTransport
+
+# Each name loads its module on first use: `serve --sandbox` imports no part of the sandbox until its
+# first API request builds the simulator (routes, data tables, seed).
+_HOMES: dict[str, tuple[str, str]] = {
+    "ENDPOINTS": ("resources", "ENDPOINTS"),
+    "INJECTION_SAMPLES": ("seed_data", "INJECTION_SAMPLES"),
+    "INJECTION_TEXTS": ("seed_data", "INJECTION_TEXTS"),
+    "REVOKED_KEY": ("auth", "REVOKED_KEY"),
+    "SANDBOX_BASE_PATH": ("formats", "BASE_PATH"),
+    "SANDBOX_KEYS": ("auth", "SANDBOX_KEYS"),
+    "Fault": ("faults", "Fault"),
+    "FaultInjector": ("faults", "FaultInjector"),
+    "InjectionSample": ("seed_data", "InjectionSample"),
+    "RequestLog": ("request_log", "RequestLog"),
+    "RequestRecord": ("request_log", "RequestRecord"),
+    "Sandbox": ("simulator", "Sandbox"),
+    "SandboxTransport": ("transport", "SandboxTransport"),
+    "State": ("state", "State"),
+    "run_server": ("server", "run_server"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _HOMES[name]
+    return getattr(import_module(f"{__name__}.{module}"), attribute)
+
 
 __all__ = [
     "ENDPOINTS",

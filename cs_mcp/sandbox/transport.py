@@ -78,24 +78,3 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             start["status"], headers=start.get("headers", []), content=b"".join(chunks), request=request
         )
-
-
-class DeferredSandboxTransport(httpx.AsyncBaseTransport):
-    """A SandboxTransport whose sandbox is built on the first request, in a worker thread.
-
-    `serve --sandbox` then starts, and answers tools/list, without seeding the business first (about
-    0.1 s at scale 1, seconds at scale 100), and the event loop keeps serving while it is built.
-    """
-
-    def __init__(self, scale: int) -> None:
-        self.scale = scale
-        self._inner: SandboxTransport | None = None
-        self._lock = anyio.Lock()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._inner is None:
-            async with self._lock:  # concurrent first requests build it once
-                if self._inner is None:
-                    sandbox = await anyio.to_thread.run_sync(lambda: Sandbox(scale=self.scale))
-                    self._inner = SandboxTransport(sandbox)
-        return await self._inner.handle_async_request(request)

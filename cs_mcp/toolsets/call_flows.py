@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from cs_mcp import flows, handlers, routes_trace, routing
 from cs_mcp.api.models import CallFlow, Deleted
@@ -28,7 +28,7 @@ from cs_mcp.filters import Contains, Match, NonZero, Since
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
-from cs_mcp.models import ApiObject, Day, Id, Name, ToolInput
+from cs_mcp.models import ApiObject, Day, Id, LazyModel, Name, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.numbers import NumberItem, NumberPage, NumberStatus, find_number
 
@@ -119,7 +119,7 @@ class DeleteCallFlow(ConfirmedInput):
 
 
 # A flow at a glance: the outline and the facts behind it; config or a part only when asked.
-class FlowView(BaseModel):
+class FlowView(LazyModel):
     id: str
     name: str | None = None
     config_version: int | None = None
@@ -457,14 +457,14 @@ class TraceCallRoute(ToolInput):
         return self
 
 
-class RouteStep(BaseModel):
+class RouteStep(LazyModel):
     path: str
     step: str
     detail: str
     when: str | None = Field(None, description="the condition that leads here")
 
 
-class CallRoute(BaseModel):
+class CallRoute(LazyModel):
     number: str
     flow: str | None = None
     flow_id: str | None = None

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
 from cs_mcp import call_groups, definitions, dimensions
 from cs_mcp.budget import Measured, clip, fit_budget, text_room
@@ -35,7 +35,7 @@ from cs_mcp.listing import (
     project,
     summarise,
 )
-from cs_mcp.models import ApiObject, BeforeDate, Id, SinceDate, ToolInput, UntrustedText
+from cs_mcp.models import ApiObject, BeforeDate, Id, LazyModel, SinceDate, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.voicemails import Audio, audio_result
 
@@ -185,7 +185,7 @@ class CallRecording(Audio):
     call_id: str
 
 
-class Transcription(BaseModel):
+class Transcription(LazyModel):
     call_id: str
     transcription: UntrustedText | None = None
     characters: int = 0

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cs_mcp.api.forms import submission_text
 from cs_mcp.budget import clip
 from cs_mcp.filters import Contains, NonZero
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
-from cs_mcp.models import ApiObject, Id, ToolInput, UntrustedText
+from cs_mcp.models import ApiObject, Id, LazyModel, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 
 SUBMISSION_CHARS = 300
@@ -37,14 +37,14 @@ class GetForm(ToolInput):
     recent: Annotated[int, Field(ge=0, le=20)] = 5
 
 
-class Submission(BaseModel):
+class Submission(LazyModel):
     id: str | None = None
     submitted_at: str | None = None
     source: str | None = None
     content: UntrustedText  # what the visitor entered, as "field: value" pairs
 
 
-class Form(BaseModel):
+class Form(LazyModel):
     id: str
     name: str | None = None
     submission_count: int | None = None

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cs_mcp import handlers
 from cs_mcp.api.models import Removed
@@ -18,7 +18,7 @@ from cs_mcp.filters import Contains, Match
 from cs_mcp.guardrails.preview import ConfirmedInput, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
-from cs_mcp.models import ApiObject, Id, Name, ToolInput
+from cs_mcp.models import ApiObject, Id, LazyModel, Name, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.numbers import NumberPage, NumberStatus
 
@@ -74,7 +74,7 @@ class RemoveGroupMember(ToolInput):
 
 
 # What an add-members call did, id by id (a comment, not a docstring: it would cost schema tokens).
-class MembershipChange(BaseModel):
+class MembershipChange(LazyModel):
     added: list[str]
     already_present: list[str]
     unknown: list[str]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from cs_mcp import fan_out, flows, routing
 from cs_mcp.api.models import Number, Released
@@ -19,7 +19,7 @@ from cs_mcp.guardrails.acting import OutcomeUnknown
 from cs_mcp.guardrails.preview import ConfirmedInput, GuardrailError, Preview
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, summarise
-from cs_mcp.models import ApiObject, BeforeDate, Id, Name, Phone, SinceDate, ToolInput
+from cs_mcp.models import ApiObject, BeforeDate, Id, LazyModel, Name, Phone, SinceDate, ToolInput
 from cs_mcp.spec import ToolFunctions
 
 __all__ = ["Number", "Released"]  # re-exported: the catalogue names them in this toolset
@@ -118,7 +118,7 @@ class AvailableNumber(ApiObject):
     monthly_cost_cents: int | None = None
 
 
-class AvailableNumbers(BaseModel):
+class AvailableNumbers(LazyModel):
     numbers: list[AvailableNumber]
 
 
@@ -280,14 +280,14 @@ class ReassignNumbers(ConfirmedInput):
     call_flow_id: Id
 
 
-class MovedNumber(BaseModel):
+class MovedNumber(LazyModel):
     id: str
     phone_number: str
     name: str | None = None
     from_flow: str | None = None
 
 
-class Reassigned(BaseModel):
+class Reassigned(LazyModel):
     call_flow_id: str
     call_flow_name: str | None = None
     moved: list[MovedNumber]

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from cs_mcp import call_groups, definitions, handlers
 from cs_mcp.budget import Measured, fit_budget
@@ -17,7 +17,7 @@ from cs_mcp.dimensions import MAX_GROUP_BY, WEEKDAYS, in_time_zone, shown, value
 from cs_mcp.filters import Before, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page, unpublished_default
-from cs_mcp.models import ApiObject, Day, Id, ToolInput
+from cs_mcp.models import ApiObject, Day, Id, LazyModel, ToolInput
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.toolsets.calls import RANGES_UNPUBLISHED, CallFilters, CallQuery
 
@@ -97,7 +97,7 @@ class AnalyticsRow(ApiObject):
     trusted_extras = frozenset(get_args(Dimension)) - {"campaign"} | frozenset(get_args(Metric))
 
 
-class Analytics(BaseModel):
+class Analytics(LazyModel):
     group_by: list[str]
     rows: list[AnalyticsRow] = Field(description="by calls, most first; by time when grouped by time first")
     rows_total: int
@@ -198,7 +198,7 @@ class ComparePeriods(CallFilters):
         return self
 
 
-class Comparison(BaseModel):
+class Comparison(LazyModel):
     metric: str
     meaning: str = Field(description="what the metric counts, as get_capabilities defines it")
     first: float = Field(description="the metric from first_since to first_before")

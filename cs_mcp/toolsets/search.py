@@ -11,13 +11,13 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from cs_mcp import text_sources
 from cs_mcp.budget import Measured, clip, fit
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import DEFAULT_PAGE_SIZE, most_common_first, unpublished_default
-from cs_mcp.models import Day, Phone, ToolInput, UntrustedText
+from cs_mcp.models import Day, LazyModel, Phone, ToolInput, UntrustedText
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.text_search import MatchMode, TextQuery
 from cs_mcp.text_sources import Gathered, TextRecord, Window
@@ -74,7 +74,7 @@ class SearchText(ToolInput):
         return self
 
 
-class TextMatch(BaseModel):
+class TextMatch(LazyModel):
     kind: str
     id: str
     at: str
@@ -88,7 +88,7 @@ class TextMatch(BaseModel):
 TOP_CONTACTS = 50
 
 
-class TextSearchResult(BaseModel):
+class TextSearchResult(LazyModel):
     total: int = Field(description="matches in everything searched")
     by_kind: dict[str, int]
     by_contact: dict[str, int] = Field(
@@ -166,7 +166,7 @@ class CallerTimelineQuery(ToolInput):
     limit: Limit = DEFAULT_PAGE_SIZE
 
 
-class TimelineEvent(BaseModel):
+class TimelineEvent(LazyModel):
     kind: Literal["call", "text", "voicemail", "form_submission"]
     at: str
     id: str
@@ -174,7 +174,7 @@ class TimelineEvent(BaseModel):
     text: UntrustedText | None = Field(None, description="what they said or wrote, shortened")
 
 
-class CallerTimeline(BaseModel):
+class CallerTimeline(LazyModel):
     phone: str
     name: UntrustedText | None = None
     counts: dict[str, int]

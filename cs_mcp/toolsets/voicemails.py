@@ -7,13 +7,13 @@ import base64
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from mcp_types import AudioContent, CallToolResult, ResourceLink, TextContent
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from cs_mcp.budget import clip, measure, text_room
 from cs_mcp.filters import Before, Contains, Match, Since
 from cs_mcp.handlers import ToolCall
 from cs_mcp.listing import ListQuery, Page
-from cs_mcp.models import ApiObject, Day, Id, ToolInput, UntrustedText
+from cs_mcp.models import ApiObject, Day, Id, LazyModel, ToolInput, UntrustedText
 from cs_mcp.rendering import render
 from cs_mcp.spec import ToolFunctions
 from cs_mcp.token_count import within
@@ -81,7 +81,7 @@ class VoicemailId(ToolInput):
 RECORDING_URI = "callscaler://voicemails/{voicemail_id}/recording"
 
 
-class Audio(BaseModel):
+class Audio(LazyModel):
     """What an audio result says beside the audio: how large it is, and whether it is attached or linked."""
 
     media_type: str
