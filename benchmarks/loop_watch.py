@@ -5,12 +5,14 @@ itself causes, and the floor under what a ping sees.
 
     python -m benchmarks.loop_watch REPORT_FILE serve ...    # then SIGUSR1: write the longest, reset
 
-Each SIGUSR1 writes the longest step since the last one (ms, and where the task stood) to REPORT_FILE.
+Each SIGUSR1 writes the longest step since the last one (ms, and where the task stood, with how much of it
+the garbage collector took) to REPORT_FILE.
 """
 
 from __future__ import annotations
 
 import asyncio.events
+import gc
 import signal
 import sys
 import time
@@ -19,6 +21,14 @@ from types import FrameType
 
 _run_step = asyncio.events.Handle._run
 longest: tuple[float, str] = (0.0, "")
+collecting = [0.0, 0.0]  # when the running collection started, and collection ms in the current step
+
+
+def _collector(phase: str, _info: dict[str, int]) -> None:
+    if phase == "start":
+        collecting[0] = time.thread_time()
+    else:
+        collecting[1] += (time.thread_time() - collecting[0]) * 1000
 
 
 def _where(handle: asyncio.events.Handle) -> str:
@@ -39,11 +49,13 @@ def _where(handle: asyncio.events.Handle) -> str:
 def _timed_step(handle: asyncio.events.Handle) -> None:
     global longest
     where = _where(handle)  # before the step: where the task resumes
+    collecting[1] = 0.0
     started = time.thread_time()
     _run_step(handle)
     took = (time.thread_time() - started) * 1000
     if took > longest[0]:
-        longest = (took, where)
+        collected = f", {collecting[1]:.1f} ms of it garbage collection" if collecting[1] >= 0.5 else ""
+        longest = (took, where + collected)
 
 
 def _report(path: Path) -> None:
@@ -58,6 +70,7 @@ def _report(path: Path) -> None:
 def main() -> None:
     report, *argv = sys.argv[1:]
     asyncio.events.Handle._run = _timed_step  # type: ignore[method-assign,assignment]
+    gc.callbacks.append(_collector)
     _report(Path(report))
     from cs_mcp.cli import main as cs_mcp_main
 
