@@ -30,7 +30,6 @@ from cs_mcp import catalogue
 from cs_mcp.config import ConfirmMode, Settings
 from cs_mcp.guardrails import TOKEN_TTL_SECONDS, Guardrails
 from cs_mcp.sandbox import Sandbox
-from cs_mcp.secrets import Secret
 from cs_mcp.state import open_store
 from cs_mcp.web.signing import SESSION_COOKIE, ServerSecret, SignedValues
 from tests.browser import chromium, screenshot
@@ -231,7 +230,7 @@ async def test_a_link_opened_in_another_browser_is_refused(sandbox: Sandbox) -> 
 async def test_a_browser_signed_in_as_another_user_is_refused(sandbox: Sandbox) -> None:
     guardrails = Guardrails(url_settings(), sleep=no_sleep)
     # The page's own signing secret (kept in the store) signs the browser-session cookie here.
-    secret = ServerSecret(Secret(guardrails.store.secret("approval-pages").hex()))
+    secret = ServerSecret(guardrails.store.secret("approval-pages"))
     sessions = SignedValues(secret.derive("cookie"))
     async with url_client(sandbox, guardrails=guardrails) as client:
         first = await call(client, "send_sms", **sms(sandbox))

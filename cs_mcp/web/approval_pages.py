@@ -25,7 +25,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cs_mcp.guardrails.approval import APPROVE_PATH, APPROVED, DECLINED, Approval, Approvals
-from cs_mcp.secrets import Secret
 from cs_mcp.web.pages import render
 from cs_mcp.web.signing import SESSION_COOKIE, ServerSecret, SignedValues, browser_sessions
 
@@ -46,7 +45,7 @@ class ApprovalPages:
 
     def __init__(self, approvals: Approvals, secret: ServerSecret | None = None) -> None:
         self.approvals = approvals
-        secret = secret or ServerSecret(Secret(approvals.store.secret("approval-pages").hex()))
+        secret = secret or ServerSecret(approvals.store.secret("approval-pages"))
         clock = approvals.clock
         self.csrf = SignedValues(secret.derive("approval-csrf"), clock)
         self.browsers = SignedValues(secret.derive("approval-browser"), clock)

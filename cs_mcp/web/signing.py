@@ -23,8 +23,15 @@ MIN_SECRET_LENGTH = 32  # characters: 128 bits as hex
 
 
 class ServerSecret:
-    def __init__(self, secret: Secret | None = None) -> None:
-        self._secret = (secret or Secret(secrets.token_hex(32))).reveal().encode()
+    """`CS_MCP_SECRET` (a `Secret`: masked wherever output could echo it), or a key cs_mcp made itself
+    (bytes: random, or kept in the state store). A key made here never leaves the process, only MACs
+    derived from it do, so it is not one the output scan looks for: every result would pay for it."""
+
+    def __init__(self, secret: Secret | bytes | None = None) -> None:
+        if isinstance(secret, Secret):
+            self._secret = secret.reveal().encode()
+        else:
+            self._secret = secret or secrets.token_bytes(32)
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose: a key leaked from one use opens no other."""
