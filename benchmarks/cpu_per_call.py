@@ -10,6 +10,7 @@ figure is the median over blocks of CPU per call.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 import tempfile
@@ -72,10 +73,22 @@ def kinds(sandbox_state: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, 
     }
 
 
+# Each text goes to a recipient of its own: the sandbox keeps every text sent, and one thread growing through
+# the run (both servers read it before sending) would time how long it had grown by then, not the call.
+_recipients = itertools.count()
+
+
+def _to_new_recipient(arguments: dict[str, Any]) -> dict[str, Any]:
+    if "to_number" not in arguments:
+        return arguments
+    return {**arguments, "to_number": f"+1407555{next(_recipients) % 10_000:04d}"}
+
+
 async def use(client: Client, calls: list[tuple[str, dict[str, Any]]]) -> list[CallToolResult]:
     """The results of one use of a kind (a confirmed write: the preview, then the outcome)."""
     results = []
-    for name, arguments in calls:
+    for name, given in calls:
+        arguments = _to_new_recipient(given)
         result = await client.call_tool(name, arguments)
         assert not result.is_error, f"{name}: {result.content[0].text}"  # type: ignore[union-attr]
         results.append(result)
