@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -116,9 +117,15 @@ def sandbox_http(*, counting: bool = False, scale: int = 1) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/api/v1"
 
 
+# The guardrail state of every server a benchmark starts: a file of this run's own, not the user's data
+# folder, so the run neither writes to a real store nor times a store earlier runs have filled.
+_STATE = tempfile.TemporaryDirectory(prefix="cs-mcp-bench-")
+
+
 def live_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CS_MCP_", "CALLSCALER_"))}
-    return {**env, "CALLSCALER_API_KEY": VIEWER_KEY}
+    state = str(Path(_STATE.name) / "state.sqlite3")
+    return {**env, "CALLSCALER_API_KEY": VIEWER_KEY, "CS_MCP_STATE": state}
 
 
 @contextlib.contextmanager
