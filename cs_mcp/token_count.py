@@ -172,17 +172,22 @@ _INDENT = re.compile(r"[ \t]*")
 
 
 def chunks(text: str) -> list[str]:
-    """`text` cut where every o200k piece breaks, whatever the rest of the text, so the chunks' counts
-    add up to the text's count:
-    - after a line break followed by spaces or tabs (or nothing) and then neither whitespace nor, right
-      after the break, a `/`: a run of line breaks ends its piece there, and no piece starts with one;
-    - before a `"` or a `\\` that follows a letter or digit: nothing joins a letter or digit to those;
-    - before a space that follows a letter or digit, likewise.
-    Only the second kind's cuts that fall on a JSON object's first key (`{"id`) or an escaped line
-    break (`\\n`) are taken: with the first kind they fall on a rendering's lines, a JSON list's items and
-    a long text's lines, which is what a later result shows again; the third kind cuts a chunk longer
-    than is remembered into parts that are."""
-    cuts: list[int] = []
+    """`text` cut where every o200k piece breaks, whatever the rest of the text, so that the chunks'
+    counts add up to the text's. The cuts fall on a rendering's lines, a JSON list's items and a long
+    text's lines, which is what a later result shows again; a chunk longer than is remembered is cut
+    into parts that are (`_word_cuts`)."""
+    cuts = sorted([*_line_cuts(text), *_key_cuts(text), *_escaped_line_cuts(text)])
+    starts, ends = [0, *cuts], [*cuts, len(text)]
+    if any(end - start > LONGEST_REMEMBERED_CHUNK for start, end in zip(starts, ends, strict=True)):
+        cuts = [cut for start, end in zip(starts, ends, strict=True) for cut in _word_cuts(text, start, end)]
+        starts, ends = [0, *cuts], [*cuts, len(text)]
+    return list(map(text.__getitem__, map(slice, starts, ends)))
+
+
+def _line_cuts(text: str) -> list[int]:
+    """After each line break followed by spaces or tabs (or nothing) and then neither whitespace nor,
+    right after the break, a `/`: a run of line breaks ends its piece there, no piece starts with one."""
+    cuts = []
     at = text.find("\n")
     while at != -1:
         indent = _INDENT.match(text, at + 1)
@@ -190,6 +195,13 @@ def chunks(text: str) -> list[str]:
         if after < len(text) and not text[after].isspace() and (after > at + 1 or text[after] != "/"):
             cuts.append(at + 1)
         at = text.find("\n", at + 1)
+    return cuts
+
+
+def _key_cuts(text: str) -> list[int]:
+    """Before the `"` closing a JSON object's first key (`{"id`) where the key ends in a letter or digit:
+    no piece joins a letter or digit to a following quote."""
+    cuts = []
     at = text.find('{"')
     while at != -1:
         closing = text.find('"', at + 2)
@@ -198,23 +210,25 @@ def chunks(text: str) -> list[str]:
         if closing > at + 2 and text[closing - 1].isalnum():
             cuts.append(closing)
         at = text.find('{"', closing)
+    return cuts
+
+
+def _escaped_line_cuts(text: str) -> list[int]:
+    """Before each escaped line break (`\\n`, in a JSON string) that follows a letter or digit: no piece
+    joins a letter or digit to a following backslash."""
+    cuts = []
     at = text.find("\\n", 1)
     while at != -1:
         if text[at - 1].isalnum():
             cuts.append(at)
         at = text.find("\\n", at + 2)
-    cuts.sort()
-    starts, ends = [0, *cuts], [*cuts, len(text)]
-    if any(end - start > LONGEST_REMEMBERED_CHUNK for start, end in zip(starts, ends, strict=True)):
-        cuts = [cut for start, end in zip(starts, ends, strict=True) for cut in _word_cuts(text, start, end)]
-        starts, ends = [0, *cuts], [*cuts, len(text)]
-    return list(map(text.__getitem__, map(slice, starts, ends)))
+    return cuts
 
 
 def _word_cuts(text: str, start: int, end: int) -> list[int]:
     """The cuts that end the chunk text[start:end] (`end`, unless it is the text's end), with cuts
-    before it at spaces after a letter or digit (a piece breaks there too) so that no part is longer
-    than a remembered chunk: a long line (a flow outline, a message) is cut the same way each time."""
+    before it at spaces that follow a letter or digit (nothing joins those either), so that no part is
+    longer than a remembered chunk: a long line (a flow outline, a message) is cut the same way each time."""
     cuts = []
     while end - start > LONGEST_REMEMBERED_CHUNK:
         space = text.rfind(" ", start + 1, start + LONGEST_REMEMBERED_CHUNK + 1)
