@@ -73,12 +73,13 @@ def _stand_in(char: str) -> str:
 # of the pattern itself, each character where its stand-in is: a text whose only other non-ASCII
 # characters are symbols is cut as it stands, with no translated copy (half the cost of counting).
 LATIN_END = 0x250
-_LATIN = [chr(code) for code in range(0x80, LATIN_END)]
+# Each Latin character with its stand-in, worked out once (the classes below ask a dozen times).
+_LATIN = [(chr(code), _stand_in(chr(code))) for code in range(0x80, LATIN_END)]
 
 
 def _latin(*stand_ins: str) -> str:
     """The Latin characters standing as any of `stand_ins`, for a character class."""
-    return "".join(char for char in _LATIN if _stand_in(char) in stand_ins)
+    return "".join(char for char, stand_in in _LATIN if stand_in in stand_ins)
 
 
 _UPPERCASE = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
