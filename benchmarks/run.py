@@ -650,10 +650,10 @@ class ProcessMemoryStore(SQLiteStore):
         used = sorted(at for at in self.slots.get(cap.key, {}).values() if at > cap.now - cap.window)
         return Slots(False, used=tuple(used)) if len(used) + wanted > cap.limit else None
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        if (refused := self._refused(Cap(key, now, window, limit), wanted=len(ids))) is not None:
+    async def reserve(self, cap: Cap, ids: Sequence[str]) -> Slots:
+        if (refused := self._refused(cap, wanted=len(ids))) is not None:
             return refused
-        self.slots.setdefault(key, {}).update(dict.fromkeys(ids, now))
+        self.slots.setdefault(cap.key, {}).update(dict.fromkeys(ids, cap.now))
         return Slots(True, tuple(ids))
 
     async def release(self, key: str, ids: Sequence[str]) -> None:

@@ -44,10 +44,8 @@ class CountingStore:
     async def delete(self, key: str) -> None:
         await self._step("delete", self.store.delete(key))
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        return await self._step(
-            "reserve", self.store.reserve(key, now=now, window=window, limit=limit, ids=ids)
-        )
+    async def reserve(self, cap: Cap, ids: Sequence[str]) -> Slots:
+        return await self._step("reserve", self.store.reserve(cap, ids))
 
     async def release(self, key: str, ids: Sequence[str]) -> None:
         await self._step("release", self.store.release(key, ids))

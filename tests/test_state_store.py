@@ -57,7 +57,7 @@ async def test_a_cap_counts_at_most_its_limit_however_many_reserve_at_once(store
     granted: list[tuple[str, ...]] = []
 
     async def reserve(i: int) -> None:
-        slots = await store.reserve("cap:k:sms", now=1000.0, window=3600, limit=3, ids=[f"id{i}"])
+        slots = await store.reserve(Cap("cap:k:sms", 1000.0, 3600, 3), [f"id{i}"])
         if slots.granted:
             granted.append(slots.ids)
         else:
@@ -68,9 +68,9 @@ async def test_a_cap_counts_at_most_its_limit_however_many_reserve_at_once(store
             group.start_soon(reserve, i)
     assert len(granted) == 3
     await store.release("cap:k:sms", granted[0])
-    after_release = await store.reserve("cap:k:sms", now=1000.0, window=3600, limit=2, ids=["y"])
+    after_release = await store.reserve(Cap("cap:k:sms", 1000.0, 3600, 2), ["y"])
     assert after_release == Slots(False, used=(1000.0, 1000.0))
-    later = await store.reserve("cap:k:sms", now=4600.0, window=3600, limit=1, ids=["x"])
+    later = await store.reserve(Cap("cap:k:sms", 4600.0, 3600, 1), ["x"])
     assert later.granted  # the window moved on
 
 
@@ -81,7 +81,7 @@ async def test_entries_kept_under_a_cap_are_kept_all_or_none_and_count_no_slot(s
         assert (await store.put_all(preview, if_room=cap)).granted
     assert await store.get("token:a") == "pending" and await store.get("latest:a") == "a"
     for slot in ("s1", "s2"):
-        assert (await store.reserve(cap.key, now=1000.0, window=3600, limit=2, ids=[slot])).granted
+        assert (await store.reserve(Cap(cap.key, 1000.0, 3600, 2), [slot])).granted
     refused = await store.put_all(
         {"token:b": Entry("pending", 300), "latest:b": Entry("b", 300)}, if_room=cap
     )
@@ -111,11 +111,9 @@ def test_two_processes_reserving_at_once_never_exceed_a_cap_nor_keep_a_preview_p
     def race(store: Store, side: str) -> None:
         async def run() -> None:
             for i in range(15):
-                slots = await store.reserve(
-                    "cap:k:sms", now=1000.0, window=3600, limit=10, ids=[f"{side}{i}"]
-                )
-                granted.extend(slots.ids)
                 cap = Cap("cap:k:sms", now=1000.0, window=3600, limit=10)
+                slots = await store.reserve(cap, [f"{side}{i}"])
+                granted.extend(slots.ids)
                 previews.append(
                     (await store.put_all({f"token:{side}{i}": Entry("p", 300)}, if_room=cap)).granted
                 )
@@ -130,9 +128,7 @@ def test_two_processes_reserving_at_once_never_exceed_a_cap_nor_keep_a_preview_p
     for thread in threads:
         thread.join()
     assert len(granted) == 10 and previews[-1] is False
-    late = anyio.run(
-        lambda: two_processes[0].reserve("cap:k:sms", now=1000.0, window=3600, limit=10, ids=["x"])
-    )
+    late = anyio.run(lambda: two_processes[0].reserve(Cap("cap:k:sms", 1000.0, 3600, 10), ["x"]))
     assert late == Slots(False, used=(1000.0,) * 10)
 
 
@@ -198,7 +194,7 @@ async def test_an_unreachable_redis_says_which_and_why_without_credentials() -> 
     for step in (
         lambda: store.put_all({"token:a": Entry("pending", 300)}, if_room=cap),  # a preview's one step
         lambda: store.put_all({"a": Entry("1", 60), "b": Entry("2", 60)}),
-        lambda: store.reserve(cap.key, now=cap.now, window=cap.window, limit=cap.limit, ids=["x"]),
+        lambda: store.reserve(cap, ["x"]),
     ):
         with pytest.raises(StoreUnavailable) as refused:
             await step()

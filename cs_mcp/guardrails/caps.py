@@ -109,9 +109,7 @@ class CapLedger:
         if rule is None:
             return Reservation()
         cap = self._cap(rule)
-        slots = await self.store.reserve(
-            cap.key, now=cap.now, window=cap.window, limit=cap.limit, ids=[secrets.token_hex(8)]
-        )
+        slots = await self.store.reserve(cap, [secrets.token_hex(8)])
         if not slots.granted:
             raise self._over(rule, slots.used, cap.now)
         return Reservation(self.store, cap.key, slots.ids)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cs_mcp.state import Store, StoreUnavailable
+from cs_mcp.state import Cap, Store, StoreUnavailable
 
 REGISTER_PATH = "/register"
 REGISTRATIONS_PER_HOUR = 30
@@ -43,13 +43,8 @@ class RegistrationLimit:
     async def _refusal(self, scope: Scope) -> JSONResponse | None:
         address = (scope.get("client") or ("unknown",))[0]
         try:
-            slots = await self.store.reserve(
-                f"register:{address}",
-                now=self.clock(),
-                window=WINDOW_SECONDS,
-                limit=self.limit,
-                ids=[secrets.token_hex(8)],
-            )
+            cap = Cap(f"register:{address}", self.clock(), WINDOW_SECONDS, self.limit)
+            slots = await self.store.reserve(cap, [secrets.token_hex(8)])
         except StoreUnavailable:
             return JSONResponse(
                 {

@@ -86,8 +86,9 @@ class Store(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        """Count `ids` at `now` if the window then holds at most `limit` slots with them; one atomic step."""
+    async def reserve(self, cap: Cap, ids: Sequence[str]) -> Slots:
+        """Count `ids` at the cap's `now` if its window then holds at most its limit with them; one atomic
+        step."""
         ...
 
     async def release(self, key: str, ids: Sequence[str]) -> None: ...

@@ -168,9 +168,9 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         await self._run(lambda r: r.delete(PREFIX + key))
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        args = [repr(now - window), math.ceil(window * 1000), limit, repr(now), *ids]
-        return _slots(await self._script(RESERVE, [PREFIX + key], args), tuple(ids))
+    async def reserve(self, cap: Cap, ids: Sequence[str]) -> Slots:
+        args = [repr(cap.now - cap.window), math.ceil(cap.window * 1000), cap.limit, repr(cap.now), *ids]
+        return _slots(await self._script(RESERVE, [PREFIX + cap.key], args), tuple(ids))
 
     async def release(self, key: str, ids: Sequence[str]) -> None:
         if ids:

@@ -143,13 +143,12 @@ class SQLiteStore:
         with self._using() as db:
             db.execute("DELETE FROM entries WHERE key = ?", (key,))
 
-    async def reserve(self, key: str, *, now: float, window: float, limit: int, ids: Sequence[str]) -> Slots:
-        cap = Cap(key, now, window, limit)
+    async def reserve(self, cap: Cap, ids: Sequence[str]) -> Slots:
         with self._transaction() as db:
-            db.execute("DELETE FROM slots WHERE cap = ? AND at <= ?", (key, now - window))
+            db.execute("DELETE FROM slots WHERE cap = ? AND at <= ?", (cap.key, cap.now - cap.window))
             if (refused := self._refusal(db, cap, wanted=len(ids))) is not None:
                 return refused
-            db.executemany("INSERT INTO slots VALUES (?, ?, ?)", [(key, i, now) for i in ids])
+            db.executemany("INSERT INTO slots VALUES (?, ?, ?)", [(cap.key, i, cap.now) for i in ids])
         return Slots(True, tuple(ids))
 
     @staticmethod
