@@ -43,10 +43,7 @@ def _fields(model: BaseModel, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         if type(value) is int:
             facts.append((name, str(value)))
         elif type(value) is str:
-            if value and _untrusted(kind, name):
-                facts.append((name, fence(value)))
-            else:
-                facts.append((name, value if value.isascii() and value.isprintable() else _inline(value)))
+            facts.append((name, fence(value) if value and _untrusted(kind, name) else _inline(value)))
         else:
             facts.append((name, _shown(model, name, value)))
     return facts
