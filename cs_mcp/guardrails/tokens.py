@@ -67,12 +67,22 @@ class PendingConfirmations:
         self.caps = caps
 
     async def issue(
-        self, tool: str, arguments: str, principal: str, preview: Preview, *, cap: CapRule | None = None
+        self,
+        tool: str,
+        arguments: str,
+        principal: str,
+        preview: Preview,
+        *,
+        cap: CapRule | None = None,
+        latest: str | None = None,
     ) -> str:
+        """A new token for this preview, kept (with `latest` naming it, for an elicitation ticket) only if
+        `cap` has room: one step of the store."""
         token = new_token()
-        await self.caps.check(
-            cap, keeping={_key("token", token): _pending(tool, arguments, principal, preview)}
-        )
+        keeping = {_key("token", token): _pending(tool, arguments, principal, preview)}
+        if latest is not None:
+            keeping[latest] = Entry(token, TOKEN_TTL_SECONDS)
+        await self.caps.check(cap, keeping=keeping)
         return token
 
     async def peek(self, token: str) -> Pending | None:
@@ -102,15 +112,7 @@ class PendingConfirmations:
             pending = await self.peek(ticket) if ticket else None
             if ticket and pending is not None and pending.preview == preview_fingerprint(preview):
                 return ticket
-        ticket = new_token()
-        await self.caps.check(
-            cap,
-            keeping={
-                _key("token", ticket): _pending(tool, arguments, principal, preview),
-                latest: Entry(ticket, TOKEN_TTL_SECONDS),
-            },
-        )
-        return ticket
+        return await self.issue(tool, arguments, principal, preview, cap=cap, latest=latest)
 
     async def redeem(self, token: str, tool: str, arguments: str, principal: str) -> Pending:
         """The pending confirmation `token` stands for, removed at once: a token confirms one call, however
