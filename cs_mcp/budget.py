@@ -9,18 +9,23 @@ client is passed more than the budget. Counting both together would halve every 
 copy the model does not see: the structured copy would crowd out items. What fits is sent as measured,
 so no result is rendered or counted twice. A list that does not fit is built again, smaller in
 proportion to how far over it was, until it fits.
+
+Counting is needed only where a copy could be over: no copy has more tokens than UTF-8 bytes, so a
+result whose copies are no longer in bytes than the budget fits without being counted (a preview, a
+write's outcome, a flow outline, most answers), and the rest are counted exactly, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from cs_mcp.rendering import render
-from cs_mcp.token_count import count_tokens
+from cs_mcp.token_count import count_tokens, utf8_length
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -32,14 +37,32 @@ CHARS_PER_TOKEN = 3.0
 @dataclass(frozen=True)
 class Measured(Generic[ModelT]):
     """A result as it is sent (structuredContent, as the JSON counted, and text) and its size: the o200k
-    token count of the larger copy (what the budget counts), and of both copies together."""
+    token count of the larger copy (what the budget counts), and of both copies together, each counted
+    the first time it is asked for. `fits` asks only where the copies' lengths leave it open."""
 
     model: ModelT
     structured: dict[str, Any]
     wire: str
     text: str
-    tokens: int
-    together: int
+
+    @cached_property
+    def _counts(self) -> tuple[int, int]:
+        return count_tokens(self.wire), count_tokens(self.text)
+
+    @property
+    def tokens(self) -> int:
+        return max(self._counts)
+
+    @property
+    def together(self) -> int:
+        return sum(self._counts)
+
+    def fits(self, budget: int, *, together: bool = False) -> bool:
+        """Whether the larger copy (`together`: both copies) is within `budget` tokens."""
+        lengths = utf8_length(self.wire), utf8_length(self.text)
+        if (sum(lengths) if together else max(lengths)) <= budget:
+            return True
+        return (self.together if together else self.tokens) <= budget
 
 
 def measure(model: ModelT) -> Measured[ModelT]:
@@ -47,8 +70,7 @@ def measure(model: ModelT) -> Measured[ModelT]:
     text = render(model, structured)
     # As the transports write it (pydantic's serialiser: compact, UTF-8, not \u-escaped).
     wire = model.model_dump_json(exclude_none=True)
-    sizes = count_tokens(wire), count_tokens(text)
-    return Measured(model, structured, wire, text, max(sizes), sum(sizes))
+    return Measured(model, structured, wire, text)
 
 
 def smaller(size: int, tokens: int, budget: int) -> int:
@@ -68,12 +90,9 @@ def fit(
     """`build(size)` measured, with size shrunk until it fits the budget (or is down to `fewest`);
     `together`: both copies counted together, for a part of a result held to a budget of its own."""
 
-    def over(measured: Measured[ModelT]) -> int:
-        return measured.together if together else measured.tokens
-
     measured = measure(build(size))
-    while over(measured) > budget and size > fewest:
-        size = max(fewest, smaller(size, over(measured), budget))
+    while not measured.fits(budget, together=together) and size > fewest:
+        size = max(fewest, smaller(size, measured.together if together else measured.tokens, budget))
         measured = measure(build(size))
     return measured
 
@@ -81,7 +100,7 @@ def fit(
 async def fit_budget(budget: int, size: int, build: Callable[[int], Awaitable[ModelT]]) -> Measured[ModelT]:
     """`fit` for a build that awaits (a page asked of the API again at each size)."""
     measured = measure(await build(size))
-    while measured.tokens > budget and size > 1:
+    while not measured.fits(budget) and size > 1:
         size = max(1, smaller(size, measured.tokens, budget))
         measured = measure(await build(size))
     return measured

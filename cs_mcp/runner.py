@@ -204,7 +204,7 @@ def to_result(result: BaseModel | Measured[Any], budget: int, tool: str) -> Call
     """The answer as sent; a result the handler already measured (fitting it to the budget) is not
     rendered or counted again."""
     answer = result if isinstance(result, Measured) else measure(result)
-    if answer.tokens > budget:
+    if not answer.fits(budget):
         raise ToolError(
             f"{tool}'s answer would be {answer.tokens} tokens, over the {budget}-token output budget; "
             "narrow the request (filters, a smaller limit, fewer fields, or a part of it)."

@@ -1,4 +1,4 @@
-"""Exact o200k token counts, cheap enough to take once on every result.
+"""Exact o200k token counts, cheap enough to take once on every result whose length leaves its fit open.
 
 o200k (the tokenizer of current OpenAI models, and what the budget tests and benchmarks count in) cuts
 a text into pieces by a pattern, then byte-pair-encodes each piece on its own: a text's count is the sum
@@ -258,10 +258,19 @@ def count_tokens(text: str) -> int:
     return sum(map(_chunk_tokens, chunks(text)))
 
 
+def utf8_length(text: str) -> int:
+    """`text`'s length in UTF-8 bytes, which no token count exceeds: every o200k token is at least a byte
+    (and a piece too long to encode is counted a token per byte)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def within(text: str, limit: int) -> bool:
-    """Whether `text` is at most `limit` tokens, without counting a text that is plainly over (a
-    recording or export is megabytes): too many characters, or more pieces than `limit`."""
+    """Whether `text` is at most `limit` tokens, without counting a text that is plainly under (no more
+    bytes than `limit`) or plainly over (a recording or export is megabytes): too many characters, or
+    more pieces than `limit`."""
     if len(text) > limit * LONGEST_TOKEN_BYTES:
         return False
+    if utf8_length(text) <= limit:
+        return True
     cut = pieces(text)
     return len(cut) <= limit and _sum(cut) <= limit

@@ -32,6 +32,7 @@ from cs_mcp.token_count import (
     chunks,
     count_tokens,
     pieces,
+    utf8_length,
     within,
 )
 from cs_mcp.toolsets.numbers import ListNumbers, NumberItem
@@ -197,6 +198,40 @@ def test_within_decides_exactly_and_refuses_a_text_over_by_its_length_alone() ->
     assert within(text, exact) and not within(text, exact - 1)
     huge = "x" * (LONGEST_TOKEN_BYTES * 100 + 1)  # one piece: plainly over 100 tokens by its length
     assert not within(huge, 100)
+
+
+def test_no_text_has_more_tokens_than_utf8_bytes() -> None:
+    """The bound that lets a short result go uncounted: random texts over every class, long runs
+    (counted a token a byte) and multi-byte characters never count, here or in the reference, above
+    their UTF-8 length."""
+    alphabet = [*"aZ09 \t\n'/_-\":,.{}[]sS", *"éſΣ中ʰ\u0301\u00a0\u2028½⟦⟧…😀ß"]
+    rng = random.Random(23)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        text += rng.choice(alphabet) * rng.choice((0, 1, LONGEST_ENCODED_PIECE + 5))
+        assert count_tokens(text) <= utf8_length(text) and reference(text) <= utf8_length(text), repr(text)
+
+
+def test_a_result_short_in_bytes_fits_uncounted_and_a_longer_one_is_counted_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A result fits uncounted only when no copy has more bytes than the budget has tokens; one that
+    is short in characters but long in bytes (Egyptian hieroglyphs: four bytes, and four tokens, each)
+    is counted, and refused when its count is over."""
+    counted: list[str] = []
+    monkeypatch.setattr(budget, "count_tokens", lambda text: counted.append(text) or count_tokens(text))
+    small = measure(NumberItem(id="n1", phone_number="+15550100000", name="Main line"))
+    assert small.fits(max(map(utf8_length, (small.wire, small.text)))) and counted == []
+
+    glyphs = measure(NumberItem(id="n2", phone_number="+15550100001", name="\U00013000" * 300))
+    assert len(glyphs.wire) < 400 and len(glyphs.text) < 400
+    assert not glyphs.fits(400) and counted  # counted: its copies' bytes leave the question open
+    assert glyphs.tokens == max(reference(glyphs.wire), reference(glyphs.text)) > 400
+    assert glyphs.fits(glyphs.tokens) and not glyphs.fits(glyphs.tokens - 1)
+    assert glyphs.fits(glyphs.together, together=True)
+    assert not glyphs.fits(glyphs.together - 1, together=True)
+    with pytest.raises(ToolError, match=f"would be {glyphs.tokens} tokens"):
+        runner.to_result(glyphs, 400, "list_numbers")
 
 
 def test_an_answer_measured_by_its_handler_is_still_held_to_the_budget() -> None:

@@ -194,23 +194,23 @@ def view_of(
             else None
         )
         measured = measure(view)  # each change to the view is measured: the last measure is what is sent
-        if measured.tokens <= budget or depth <= 1:
+        if measured.fits(budget) or depth <= 1:
             break
         depth -= 1
         shape = flows.outline(config, max_depth=depth)
-    if measured.tokens > budget:
+    if not measured.fits(budget):
         # Even the top level is too long: keep the facts, cut the outline at a line boundary.
         lines = view.outline.splitlines() if view.outline else []
-        while lines and measured.tokens > budget:
+        while lines and not measured.fits(budget):
             lines = lines[: len(lines) * 3 // 4]
             view.outline = "\n".join(lines)
             view.note = (
                 f"outline cut after {len(lines)} lines to fit the output budget; pass path= for the rest"
             )
             measured = measure(view)
-    if view.changes and measured.tokens > budget:
+    if view.changes and not measured.fits(budget):
         kept = list(view.changes)
-        while kept and measured.tokens > budget:
+        while kept and not measured.fits(budget):
             kept = kept[: len(kept) // 2]
             view.changes = [*kept, f"… {len(changes or []) - len(kept)} more changes; compare with path="]
             measured = measure(view)
@@ -245,7 +245,7 @@ async def get_call_flow(call: ToolCall, params: GetCallFlow) -> Measured[FlowVie
         view.config_json = flow.config
         what = "the whole config_json"
     measured = measure(view)
-    if measured.tokens > budget:
+    if not measured.fits(budget):
         raise ToolError(
             f"{what} is over the {budget}-token output budget. Read the outline (no include_config), "
             "then ask for one branch with path=, e.g. path='steps[1].options.2'."
