@@ -24,7 +24,6 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import VERSION as PYDANTIC_VERSION
 from pydantic import BaseModel
 
 from cs_mcp.models import UNTRUSTED_NOTE, Untrusted
@@ -121,22 +120,18 @@ def committed_input_schemas_text(models: Mapping[str, type[BaseModel]]) -> str:
     """The text of `input_schemas.json` for these tools' input models, by tool name.
 
     Tool names are sorted; each schema keeps its own key order, which is part of what tools/list sends.
-    The pydantic version is recorded because its generator decides the schemas.
     """
-    tools = {name: input_schema(models[name]) for name in sorted(models)}
-    return json.dumps({"pydantic": PYDANTIC_VERSION, "tools": tools}, indent=1) + "\n"
+    return json.dumps({name: input_schema(models[name]) for name in sorted(models)}, indent=1) + "\n"
 
 
 @functools.cache
 def committed_input_schemas() -> dict[str, dict[str, Any]]:
-    """The committed schemas by tool name, read once; none when another pydantic version wrote them
-    (a new generator may describe the same models differently) or the file is absent."""
+    """The committed schemas by tool name, read once (none if the file is absent)."""
     try:
-        document = json.loads(COMMITTED_INPUT_SCHEMAS.read_bytes())
+        committed: dict[str, dict[str, Any]] = json.loads(COMMITTED_INPUT_SCHEMAS.read_bytes())
     except FileNotFoundError:
         return {}
-    tools: dict[str, dict[str, Any]] = document["tools"]
-    return tools if document["pydantic"] == PYDANTIC_VERSION else {}
+    return committed
 
 
 def published_input_schema(name: str, model: type[BaseModel]) -> dict[str, Any]:
