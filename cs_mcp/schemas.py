@@ -7,12 +7,20 @@ models, with clear errors, but are not published, and conventions every list sha
 size, sort spelling, date ranges) are said once in the server instructions. Output schemas keep the
 shape (property names, types and descriptions at the top, nested objects and arrays by type) and the
 untrusted-text marks; results are sent with `exclude_none`, so optional fields are simply absent.
+
+The input schemas are built ahead of time: `input_schemas.json`, committed beside this module, holds each
+catalogue tool's (tests/test_catalogue.py checks it against the models), so start-up builds none of the
+input models, which pydantic would otherwise build just to describe them.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 import uuid
+from collections.abc import Mapping
+from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -20,6 +28,7 @@ from pydantic import BaseModel
 
 from cs_mcp.models import UNTRUSTED_NOTE, Untrusted
 
+COMMITTED_INPUT_SCHEMAS = Path(__file__).with_name("input_schemas.json")
 _ALWAYS_DROPPED = frozenset({"title"})
 _INPUT_DROPPED = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
 _KEY_ORDER = {"description": 0, "type": 1}
@@ -105,6 +114,31 @@ def input_schema(model: type[BaseModel]) -> dict[str, Any]:
     if not schema.get("properties"):
         schema.pop("properties", None)  # a tool without arguments: {"type": "object"} says it all
     return schema
+
+
+def committed_input_schemas_text(models: Mapping[str, type[BaseModel]]) -> str:
+    """The text of `input_schemas.json` for these tools' input models, by tool name.
+
+    Tool names are sorted; each schema keeps its own key order, which is part of what tools/list sends.
+    """
+    return json.dumps({name: input_schema(models[name]) for name in sorted(models)}, indent=1) + "\n"
+
+
+@functools.cache
+def committed_input_schemas() -> dict[str, dict[str, Any]]:
+    """The committed schemas by tool name, read once (none if the file is absent)."""
+    try:
+        committed: dict[str, dict[str, Any]] = json.loads(COMMITTED_INPUT_SCHEMAS.read_bytes())
+    except FileNotFoundError:
+        return {}
+    return committed
+
+
+def published_input_schema(name: str, model: type[BaseModel]) -> dict[str, Any]:
+    """Tool `name`'s input schema as tools/list publishes it: the committed one, else built from `model`
+    (a tool added since the file was generated). A committed one is shared: published, never changed."""
+    committed = committed_input_schemas().get(name)
+    return committed if committed is not None else input_schema(model)
 
 
 def _output_field(annotation: Any, metadata: tuple[Any, ...] = ()) -> dict[str, Any]:

@@ -121,7 +121,10 @@ def guarded_entry(spec: ToolSpec, runner: Runner) -> Callable[..., Any]:
 
 
 def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
-    """An SDK tool whose schemas come from the catalogue's models and whose body is the runner."""
+    """An SDK tool whose schemas come from the catalogue's models and whose body is the runner.
+
+    Its input schema is the committed one (`schemas.published_input_schema`): building it here would
+    build the input model, which the first call does anyway."""
 
     async def run_tool(
         ctx: Context[AppState, Any], arguments: dict[str, Any] | None = None
@@ -138,7 +141,7 @@ def build_tool(spec: ToolSpec, runner: Runner, guardrails: Guardrails) -> Tool:
         output_model = spec.output_model
     return sdk.with_schemas(
         tool,
-        input_schema=schemas.input_schema(spec.input_model),
+        input_schema=schemas.published_input_schema(spec.name, spec.input_model),
         output_schema=schemas.output_schema(output_model),
         name=spec.name,
         description=description_for(spec, guardrails),

@@ -239,7 +239,7 @@ def tool_json(spec: ToolSpec) -> dict[str, Any]:
     """The tool as `tools --json` prints it: its input schema exactly as tools/list publishes it."""
     return {
         "description": spec.description,
-        "input_schema": schemas.input_schema(spec.input_model),
+        "input_schema": schemas.published_input_schema(spec.name, spec.input_model),
         "example": example_arguments(spec),
     }
 

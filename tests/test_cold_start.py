@@ -29,8 +29,9 @@ finally:
     from cs_mcp import catalogue, flows
     page = catalogue.by_name()["list_numbers"].output_model
     built = {"FlowConfig": flows.FlowConfig.__pydantic_complete__, "Page": page.__pydantic_complete__}
+    inputs = sorted(spec.name for spec in catalogue.load() if spec.input_model.__pydantic_complete__)
     with open(os.environ["LOADED_REPORT"], "w") as report:
-        json.dump({"modules": sorted(sys.modules), "models_built": built}, report)
+        json.dump({"modules": sorted(sys.modules), "models_built": built, "inputs_built": inputs}, report)
 """
 # Loaded only by the commands, transports or first requests that use them.
 NEVER_FOR_TOOLS_LIST = (
@@ -55,19 +56,23 @@ NEVER_FOR_TOOLS_LIST = (
 )
 
 
-def serve_until_tools_listed(tmp_path: Path, *options: str) -> dict[str, object]:
-    report = tmp_path / "loaded.json"
+def serve_until_tools_listed(tmp_path: Path, *options: str) -> StdioServer:
+    """`cs-mcp serve` run by PROBE, once it has answered tools/list; `loaded_at_exit` ends it."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env |= {
         "CALLSCALER_API_KEY": "cs_test_" + "a" * 24,
         "PYTHONPATH": str(ROOT),
-        "LOADED_REPORT": str(report),
+        "LOADED_REPORT": str(tmp_path / "loaded.json"),
     }
     stdio = StdioServer([sys.executable, "-c", PROBE, "serve", *options], env=env)
     stdio.initialize()
     assert stdio.request("tools/list")["tools"]
+    return stdio
+
+
+def loaded_at_exit(stdio: StdioServer, tmp_path: Path) -> dict[str, object]:
     stdio.close()  # stdin ends only now: at its end the server stops, answered or not
-    return json.loads(report.read_text(encoding="utf-8"))
+    return json.loads((tmp_path / "loaded.json").read_text(encoding="utf-8"))
 
 
 def loaded_of(loaded: dict[str, object], prefix: str) -> list[str]:
@@ -84,12 +89,24 @@ def loaded_of(loaded: dict[str, object], prefix: str) -> list[str]:
 def test_stdio_serve_answers_tools_list_without_the_deferred_modules(
     tmp_path: Path, options: tuple[str, ...]
 ) -> None:
-    loaded = serve_until_tools_listed(tmp_path, *options)
+    loaded = loaded_at_exit(serve_until_tools_listed(tmp_path, *options), tmp_path)
     early = {prefix: loaded_of(loaded, prefix) for prefix in NEVER_FOR_TOOLS_LIST}
     assert {prefix: found for prefix, found in early.items() if found} == {}
     # Flow steps build on the first flow write, result pages on the first result (LazyModel).
     assert loaded["models_built"] == {"FlowConfig": False, "Page": False}
+    # Input schemas are read from cs_mcp/input_schemas.json: an input model builds on its tool's first call.
+    assert loaded["inputs_built"] == []
     assert loaded_of(loaded, "cs_mcp.toolsets.numbers")  # the probe did see the server's own modules
+
+
+def test_a_tools_first_call_builds_its_input_model_and_validates_the_arguments(tmp_path: Path) -> None:
+    stdio = serve_until_tools_listed(tmp_path, "--sandbox")
+    refused = stdio.request("tools/call", {"name": "list_numbers", "arguments": {"limit": 0}})
+    answered = stdio.call("list_numbers", {"limit": 2})
+    loaded = loaded_at_exit(stdio, tmp_path)
+    assert refused["isError"] and "`limit`" in refused["content"][0]["text"]
+    assert len(answered["structuredContent"]["items"]) == 2
+    assert loaded["inputs_built"] == ["list_numbers"]  # and no other tool's
 
 
 def test_the_deferred_transport_is_built_once_by_concurrent_first_requests_and_closed_with_the_client() -> (

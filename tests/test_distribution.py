@@ -122,7 +122,7 @@ def test_the_wheel_runs_with_uvx(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"cs_mcp-{__version__}.dist-info/METADATA").decode()
-    assert {"cs_mcp/icon.svg", "cs_mcp/tool_specs/numbers.toml"} <= names
+    assert {"cs_mcp/icon.svg", "cs_mcp/tool_specs/numbers.toml", "cs_mcp/input_schemas.json"} <= names
     assert "Project-URL: Repository, " in metadata and "License-Expression: MIT" in metadata
     assert "Classifier: Programming Language :: Python :: 3.13" in metadata
     assert "Description-Content-Type: text/markdown" in metadata
