@@ -73,44 +73,46 @@ def _stand_in(char: str) -> str:
 # of the pattern itself, each character where its stand-in is: a text whose only other non-ASCII
 # characters are symbols is cut as it stands, with no translated copy (half the cost of counting).
 LATIN_END = 0x250
-# Each Latin character with its stand-in, worked out once (the classes below ask a dozen times).
-_LATIN = [(chr(code), _stand_in(chr(code))) for code in range(0x80, LATIN_END)]
-
-
-def _latin(*stand_ins: str) -> str:
-    """The Latin characters standing as any of `stand_ins`, for a character class."""
-    return "".join(char for char, stand_in in _LATIN if stand_in in stand_ins)
-
-
 _UPPERCASE = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
-_WS = "\t\n\x0b\x0c\r " + _latin("\t")  # Unicode White_Space (unlike str.isspace, not \x1c-\x1f)
-_BOTH = _BOTH_CASES + _latin(_BOTH_CASES)
-_DIGITS = "0-9" + _latin("0")
-_UPPER = f"A-Z{_latin(*_UPPERCASE)}{_BOTH}{_MARK}"
-_LOWER = f"a-z{_latin(*map(str.lower, _UPPERCASE))}{_BOTH}{_MARK}"
-_LETTERS_DIGITS = f"A-Za-z{_latin(*_UPPERCASE, *map(str.lower, _UPPERCASE))}{_BOTH}{_DIGITS}"
-_NOT_LETTER_DIGIT_NEWLINE = f"[^\\r\\n{_LETTERS_DIGITS}]"
 
 
-def _either_case(letters: str) -> str:
-    """A class of `letters` in either case, as a contraction matches them (ſ is an s)."""
-    return "[" + "".join(f"{c}{c.upper()}{_latin(c, c.upper())}" for c in letters) + "]"
+@functools.cache
+def _pieces_pattern() -> re.Pattern[str]:
+    """o200k's pattern with the Latin characters in its classes: built on the first count (5 ms, which
+    a server answering tools/list, or a command that counts nothing, does without)."""
+    latin = [(chr(code), _stand_in(chr(code))) for code in range(0x80, LATIN_END)]
 
+    def standing_as(*stand_ins: str) -> str:
+        """The Latin characters standing as any of `stand_ins`, for a character class."""
+        return "".join(char for char, stand_in in latin if stand_in in stand_ins)
 
-_CONTRACTION = "(?:'{}|'{}{}|'{}{}|'{}{})?".format(*map(_either_case, ["stmd", "r", "e", "v", "e", "l", "l"]))
-_PIECES = re.compile(
-    "|".join(
-        (
-            f"[{_DIGITS}]{{1,3}}",  # first: no other alternative can start at a digit
-            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]*[{_LOWER}]+{_CONTRACTION}",
-            f"{_NOT_LETTER_DIGIT_NEWLINE}?[{_UPPER}]+[{_LOWER}]*{_CONTRACTION}",
-            f" ?[^{_WS}{_LETTERS_DIGITS}]+[\\r\\n/]*",
-            f"[{_WS}]*[\\r\\n]+",
-            f"[{_WS}]+(?![^{_WS}])",
-            f"[{_WS}]+",
+    def either_case(letters: str) -> str:
+        """A class of `letters` in either case, as a contraction matches them (ſ is an s)."""
+        return "[" + "".join(f"{c}{c.upper()}{standing_as(c, c.upper())}" for c in letters) + "]"
+
+    ws = "\t\n\x0b\x0c\r " + standing_as("\t")  # Unicode White_Space (unlike str.isspace, not \x1c-\x1f)
+    both = _BOTH_CASES + standing_as(_BOTH_CASES)
+    digits = "0-9" + standing_as("0")
+    upper = f"A-Z{standing_as(*_UPPERCASE)}{both}{_MARK}"
+    lower = f"a-z{standing_as(*map(str.lower, _UPPERCASE))}{both}{_MARK}"
+    letters_digits = f"A-Za-z{standing_as(*_UPPERCASE, *map(str.lower, _UPPERCASE))}{both}{digits}"
+    not_letter_digit_newline = f"[^\\r\\n{letters_digits}]"
+    contraction = "(?:'{}|'{}{}|'{}{}|'{}{})?".format(
+        *map(either_case, ["stmd", "r", "e", "v", "e", "l", "l"])
+    )
+    return re.compile(
+        "|".join(
+            (
+                f"[{digits}]{{1,3}}",  # first: no other alternative can start at a digit
+                f"{not_letter_digit_newline}?[{upper}]*[{lower}]+{contraction}",
+                f"{not_letter_digit_newline}?[{upper}]+[{lower}]*{contraction}",
+                f" ?[^{ws}{letters_digits}]+[\\r\\n/]*",
+                f"[{ws}]*[\\r\\n]+",
+                f"[{ws}]+(?![^{ws}])",
+                f"[{ws}]+",
+            )
         )
     )
-)
 
 
 class _StandIns(dict[int, int]):
@@ -137,8 +139,8 @@ def _encoding() -> Encoding:
 def pieces(text: str) -> list[str]:
     """`text` cut into o200k's pieces, in order."""
     if text.isascii() or _cut_as_it_stands(text):
-        return _PIECES.findall(text)
-    ends = list(accumulate(map(len, _PIECES.findall(text.translate(_STAND_INS)))))
+        return _pieces_pattern().findall(text)
+    ends = list(accumulate(map(len, _pieces_pattern().findall(text.translate(_STAND_INS)))))
     return list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
