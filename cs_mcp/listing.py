@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
@@ -29,10 +29,11 @@ from cs_mcp.models import LazyModel, ToolInput
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 RawT = TypeVar("RawT", bound=Mapping[str, Any])
+SliceT = TypeVar("SliceT")
 TOP_VALUES = 8  # a count-by summary keeps the most frequent values and folds the rest into "(other)"
 DEFAULT_PAGE_SIZE = 20
 # What a list tool adds to the summary beyond counts and sums, from the matching items.
-MoreSummary = Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]]
+MoreSummary = Callable[[Sequence[Mapping[str, Any]]], Awaitable[dict[str, Any]]]
 
 
 # How to spell a sort is said once, in the server instructions, and again by the error a wrong
@@ -313,6 +314,14 @@ def summarise(
 SLICE_ITEMS = 500
 
 
+async def slices(items: Sequence[SliceT]) -> AsyncIterator[Sequence[SliceT]]:
+    """`items` SLICE_ITEMS at a time, the event loop getting a turn between slices."""
+    for start in range(0, len(items), SLICE_ITEMS):
+        if start:
+            await anyio.sleep(0)
+        yield items[start : start + SLICE_ITEMS]
+
+
 @dataclass
 class Selection:
     """The items a query matches (in the API's order), their summary, and the first `wanted` of them in
@@ -351,10 +360,8 @@ async def select(
     matched: list[Mapping[str, Any]] = []
     keys: list[tuple[int, Any]] = []
     leaders: list[int] = []  # indexes into matched: each slice's first `wanted`, which hold the overall first
-    for start in range(0, len(items), SLICE_ITEMS):
-        if start:
-            await anyio.sleep(0)
-        part = matching(items[start : start + SLICE_ITEMS], query)
+    async for items_slice in slices(items):
+        part = matching(items_slice, query)
         tally.add(part)
         if key is not None:
             keys.extend(map(key, part))
@@ -399,7 +406,7 @@ async def build_page(
     total = len(selection.matched)
     summary = selection.summary  # once, whatever page size fits
     if more_summary is not None:
-        summary.update(more_summary(selection.matched))
+        summary.update(await more_summary(selection.matched))
     grouping = groups_of(selection.matched, query, item_model, sums=sums, zone=zone)
 
     def page_of(size: int) -> Page[ItemT]:

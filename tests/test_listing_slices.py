@@ -17,6 +17,7 @@ import pytest
 from cs_mcp import listing, sliced_json
 from cs_mcp.dimensions import UTC
 from cs_mcp.listing import SLICE_ITEMS, TOP_VALUES
+from cs_mcp.toolsets import reporting
 from cs_mcp.toolsets.numbers import ListNumbers, NumberItem
 
 pytestmark = pytest.mark.anyio
@@ -175,6 +176,21 @@ async def test_a_small_list_is_paged_without_a_turn() -> None:
     async with turns_counted() as turns:
         await listing.build_page(numbers, ListNumbers(), NumberItem, budget_tokens=4000)
     assert turns == [0]
+
+
+async def test_failed_deliveries_are_counted_a_slice_at_a_time_as_one_pass_counts_them() -> None:
+    """The webhook log's failures by status code (37,000 deliveries at scale 100): other tasks get turns,
+    and the counts, names ("no response" for none or 0) and tie order are a whole-list pass's."""
+    rng = random.Random(5)
+    codes = [None, 0, 500, 502, 404, 410, 429, 503, 504, 400, 401]
+    deliveries = [
+        {"outcome": rng.choice(["success", "failed"]), "status_code": rng.choice(codes)} for _ in range(MANY)
+    ]
+    async with turns_counted() as turns:
+        summary = await reporting._failures(deliveries)
+    assert turns[0] >= -(-MANY // SLICE_ITEMS) - 1
+    one_pass = Counter(str(d["status_code"] or "no response") for d in deliveries if d["outcome"] == "failed")
+    assert list(summary["failed_by_status_code"].items()) == one_pass.most_common(8)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32-be", "utf-8-sig"])

@@ -11,6 +11,7 @@ matching call (bounded: see `cs_mcp.call_groups`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Self
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -277,12 +278,16 @@ async def _sorted_calls(call: ToolCall, params: ListCalls, summary: dict[str, An
         why=f"sorting by {params.sort}",
     )
     assert call.spec.listing is not None
+
+    async def counted_by_the_api(_matching: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return summary
+
     return await build_page(
         found,
         params,
         CallItem,
         sums=call.spec.listing.sum,
-        more_summary=lambda _matching: summary,
+        more_summary=counted_by_the_api,
         budget_tokens=call.settings.max_output_tokens,
         zone=call.settings.time_zone,
     )
