@@ -275,6 +275,11 @@ async def sandbox_requests(base_url: str) -> int:
     return len(body.get("requests", body) if isinstance(body, dict) else body)
 
 
+# What cs_mcp may add to a call beyond the SDK serving the same request over the same transport (the
+# SDK's own stdio and HTTP layers are the floor: +3 ms and +6 ms over a bare GET on these cores).
+OWN_SHARE_TARGET_MS = 1.0
+
+
 async def per_call_overhead(plan: Plan) -> list[Row]:
     repeats = plan.pick(60, 20)
     passthrough_argv = [sys.executable, str(ROOT / "benchmarks" / "passthrough_server.py")]
@@ -364,8 +369,8 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
                 f"{ours:.1f} ms (+{ours - floor:.1f} ms)",
                 f"{floor:.1f} ms bare",
                 f"{ours / floor:.2f}x",
-                "< +3 ms median",
-                ours - floor < 3 and one_request_each,
+                "1 API request a call",
+                one_request_each,
             )
         )
     for transport, sdk in sdk_floors.items():
@@ -377,6 +382,8 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
                 f"{ours - sdk:+.1f} ms",
                 f"{sdk:.1f} ms SDK floor",
                 f"{ours / sdk:.2f}x",
+                f"< +{OWN_SHARE_TARGET_MS:g} ms median",
+                ours - sdk < OWN_SHARE_TARGET_MS,
             )
         )
     return rows
@@ -386,15 +393,17 @@ async def per_call_overhead(plan: Plan) -> list[Row]:
 
 
 def cold_start_once(argv: Sequence[str]) -> tuple[float, float]:
-    """(wall ms until tools/list answers, CPU ms the process used in all): CPU time is what load
-    from other processes on the shared cores disturbs least."""
+    """(wall ms until tools/list answers, CPU ms the process had used by then): CPU time is what load
+    from other processes on the shared cores disturbs least. Read as tools/list answers, not at exit:
+    the SDK's stdio transport spends a fifth of a second more on its way out, which is no part of a start."""
     started = time.perf_counter()
     server = StdioServer(argv)
     server.initialize()
     server.request("tools/list")
     elapsed = (time.perf_counter() - started) * 1000
-    usage = server.close()
-    return elapsed, (usage.ru_utime + usage.ru_stime) * 1000
+    used = cpu_ns(server.process.pid) / 1e6
+    server.close()
+    return elapsed, used
 
 
 def compile_bytecode() -> None:
@@ -412,7 +421,7 @@ COLD_TARGET = 1.15
 
 
 async def cold_start(plan: Plan) -> list[Row]:
-    repeats = plan.pick(9, 3)
+    repeats = plan.pick(15, 3)  # a start varies by a tenth from one to the next on these cores
     compile_bytecode()
     commands = {
         "serve --sandbox": [*cs_mcp_command(), "serve", "--sandbox"],
@@ -427,7 +436,7 @@ async def cold_start(plan: Plan) -> list[Row]:
             runs[name].append(cold_start_once(argv))
     rows = []
     for name in commands:
-        for index, what in enumerate(("wall time until tools/list answers", "CPU time of the process")):
+        for index, what in enumerate(("wall time until tools/list answers", "CPU time until it answers")):
             mine = median([run[index] for run in runs[name]])
             base = median([run[index] for run in runs["floor"]])
             rows.append(
@@ -915,7 +924,8 @@ def write_results(rows: Sequence[Row], plan: Plan, seconds: float, loads: Sequen
         "`benchmarks/loop_watch.py`, which also reports the longest single step of its event loop in on-CPU ms: "
         "the stall cs_mcp itself causes, which the machine's load does not stretch.\n"
         "- Cold start: raw JSON-RPC over pipes (initialize, initialized, tools/list); the floor is "
-        "`benchmarks/floor_server.py`; bytecode compiled first for both, as an install has it.\n"
+        "`benchmarks/floor_server.py`; bytecode compiled first for both, as an install has it; CPU is read "
+        "from /proc as tools/list answers (what a process spends on its way out is no part of its start).\n"
         "- Concurrency: the load generator (`benchmarks/load_generator.py`) runs in its own process; cs_mcp and "
         "the floor server take the same reads in alternating rounds; CPU is split between the MCP server, the "
         "load generator and the sandbox API, all on the same two cores. Connections are counted where the "
