@@ -35,8 +35,9 @@ from benchmarks.harness import (
     median,
     sandbox_http,
 )
+from cs_mcp.budget import fits_uncounted
 from cs_mcp.config import default_of
-from cs_mcp.token_count import _chunk_counts, count_tokens, utf8_length
+from cs_mcp.token_count import _chunk_counts, count_tokens
 
 KIND_FLOOR = [sys.executable, str(ROOT / "benchmarks" / "kind_floor_server.py")]
 TARGET = 1.15
@@ -127,8 +128,8 @@ def rendering_ms(results: list[tuple[str, CallToolResult]]) -> float:
 
 
 def counted_copies(results: list[CallToolResult]) -> list[str]:
-    """The copies of these results cs_mcp counts: both copies of each result that its UTF-8 length does
-    not already show to fit the default budget (cs_mcp.budget.Measured.fits)."""
+    """The copies of these results cs_mcp counts: both copies of each result whose UTF-8 lengths do not
+    already show it fits the default budget (cs_mcp.budget.fits_uncounted)."""
     copies = [
         (
             json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False),
@@ -136,7 +137,7 @@ def counted_copies(results: list[CallToolResult]) -> list[str]:
         )
         for result in results
     ]
-    return [text for pair in copies if max(map(utf8_length, pair)) > DEFAULT_BUDGET for text in pair]
+    return [text for pair in copies if not fits_uncounted(*pair, DEFAULT_BUDGET) for text in pair]
 
 
 def counting_ms(results: list[CallToolResult]) -> tuple[float, float]:

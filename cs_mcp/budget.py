@@ -59,10 +59,16 @@ class Measured(Generic[ModelT]):
 
     def fits(self, budget: int, *, together: bool = False) -> bool:
         """Whether the larger copy (`together`: both copies) is within `budget` tokens."""
-        lengths = utf8_length(self.wire), utf8_length(self.text)
-        if (sum(lengths) if together else max(lengths)) <= budget:
+        if fits_uncounted(self.wire, self.text, budget, together=together):
             return True
         return (self.together if together else self.tokens) <= budget
+
+
+def fits_uncounted(wire: str, text: str, budget: int, *, together: bool = False) -> bool:
+    """Whether a result's copies fit `budget` by their UTF-8 lengths alone, no o200k token being shorter
+    than a byte (False: only a count can tell)."""
+    lengths = utf8_length(wire), utf8_length(text)
+    return (sum(lengths) if together else max(lengths)) <= budget
 
 
 def measure(model: ModelT) -> Measured[ModelT]:
